@@ -1,0 +1,68 @@
+# callirw - post-link rewriter of unmanaged calli sites. See README.md.
+#
+#   make          build/callirw and the runtime libraries
+#   make deps     install the Debian packages everything here needs (idempotent)
+#   make check    deps + build + every test (unit, ASan/UBSan, generated programs)
+#   make demo     deps + build + the examples, run through the generic helper
+#
+# Each component keeps its rules in its own rules.mk, included below.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+B := build
+SEEDS ?= 200
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+CC := gcc
+CLANG := clang
+MINGW_CC := x86_64-w64-mingw32-gcc
+A64_CC := aarch64-linux-gnu-gcc
+AR := ar
+MINGW_AR := x86_64-w64-mingw32-ar
+A64_AR := aarch64-linux-gnu-ar
+
+WARN := -Wall -Wextra -Werror
+# Host tools (the CLI, unit tests).
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Isig -Iruntime/include -Irewriter -Iformats -Istubs
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Freestanding runtime code (all targets).
+RT_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-builtin -fno-stack-protector \
+             -fno-tree-loop-distribute-patterns -fno-strict-aliasing -Isig -Iruntime/include
+
+ALL_TARGETS :=
+CHECK_TARGETS :=
+
+include sig/rules.mk
+include runtime/rules.mk
+include rewriter/rules.mk
+include tests/unit/rules.mk
+include tests/gen/rules.mk
+include examples/rules.mk
+
+.PHONY: all deps check demo clean
+all: $(ALL_TARGETS)
+
+deps:
+	@tools/deps.sh
+
+# check: every test; each CHECK_TARGETS entry is a phony target that fails on
+# any failure. deps first, then a build, then the tests in order.
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(MAKE) --no-print-directory check-run
+
+.PHONY: check-run
+check-run: $(CHECK_TARGETS)
+	@echo "check: all test groups passed ($(words $(CHECK_TARGETS)) groups: $(CHECK_TARGETS))"
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(MAKE) --no-print-directory demo-run
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,1 @@
+# tests/gen/: the call-site generator and the generated-program tests.
