@@ -6,7 +6,7 @@
 CLI_SRC := $(sort $(wildcard rewriter/*.c formats/*.c stubs/*.c)) $(SIG_SRC)
 CLI_LIB_SRC := $(filter-out rewriter/main.c,$(CLI_SRC))
 CLI_HDRS := $(wildcard rewriter/*.h formats/*.h stubs/*.h sig/*.h runtime/include/*.h)
-CLI_LDLIBS :=
+CLI_LDLIBS := -lelf -lZydis
 
 $(B)/callirw: $(patsubst %.c,$(B)/host/obj/%.o,$(CLI_SRC))
 	$(CC) $^ -o $@ $(CLI_LDLIBS)
