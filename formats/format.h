@@ -1,0 +1,35 @@
+/* format.h - the one small interface every file-format back-end implements.
+ * Like llvm-objcopy: one driver, one back-end per format. A back-end knows
+ * its format's structures and relocation types; it knows no instructions. */
+#ifndef CALLIRW_FORMAT_H
+#define CALLIRW_FORMAT_H
+
+#include "buf.h"
+#include "image.h"
+#include "plan.h"
+
+struct rw_format_ops {
+    const char *name; /* "ELF", "PE/COFF", "Mach-O" */
+    /* Is this the back-end for these bytes? (magic numbers only) */
+    int (*probe)(const uint8_t *data, size_t size);
+    /* Fill the model from img->data/size; every offset bounds-checked. */
+    enum rw_err (*open)(struct rw_image *img, struct rw_diag *d);
+    /* The value a pointer-sized slot at va holds once the image is loaded
+     * and relocated (relative relocations applied), if it is known statically. */
+    enum rw_err (*read_pointer)(const struct rw_image *img, uint64_t va, uint64_t *value);
+    /* Produce the rewritten image: stubs, patched sites, relocations,
+     * unwind information, the rewrite map. */
+    enum rw_err (*write)(const struct rw_image *img, const struct rw_plan *plan,
+                         struct rw_buf *out, struct rw_diag *d);
+    void (*close)(struct rw_image *img);
+};
+
+extern const struct rw_format_ops rw_elf_ops;
+
+/* Open a file image: read it, pick the back-end by probing, fill the model.
+ * helper_name: the helper's C name (NULL: GenericPInvokeCalliHelper). */
+enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *helper_name,
+                          struct rw_diag *d);
+void rw_image_close(struct rw_image *img);
+
+#endif

@@ -1,0 +1,36 @@
+/* plan.h - what a rewrite will do: one stub per distinct key, each
+ * rewritable site bound to its stub. Format-neutral; the back-end places the
+ * stub section, then the emitter fixes addresses and builds the rewrite map. */
+#ifndef CALLIRW_PLAN_H
+#define CALLIRW_PLAN_H
+
+#include "calli_sig.h"
+#include "scan.h"
+#include "stub.h"
+
+struct rw_stub {
+    char key[CALLI_SIG_TEXT_MAX];      /* docs/abi.md section 7 */
+    char readable[CALLI_SIG_TEXT_MAX];
+    char symbol[CALLI_SIG_TEXT_MAX + 16]; /* __callirw_stub_<key> */
+    struct calli_sig sig;
+    int suppress_gc;
+    uint32_t nsites;
+    uint64_t offset;        /* in the stub section (16-aligned) */
+    struct stub_code code;  /* machine code + unwind description */
+};
+
+struct rw_plan {
+    struct rw_stub *stubs;  /* sorted by key: deterministic output */
+    size_t nstubs;
+    struct rw_scan *scan;   /* sites; site.stub set for RW_SITE_OK sites */
+    uint64_t text_size;     /* bytes of the stub section */
+};
+
+/* Group the scan's rewritable sites by key, generate every stub for the
+ * image's ABI (with endbr64 / bti c when the image asks for them) and lay
+ * them out. */
+enum rw_err rw_plan_build(const struct rw_image *img, struct rw_scan *scan,
+                          struct rw_plan *out, struct rw_diag *d);
+void rw_plan_free(struct rw_plan *p);
+
+#endif
