@@ -10,6 +10,7 @@
 
 struct rw_format_ops {
     const char *name; /* "ELF", "PE/COFF", "Mach-O" */
+    const char *map_section; /* the section holding the rewrite map */
     /* Is this the back-end for these bytes? (magic numbers only) */
     int (*probe)(const uint8_t *data, size_t size);
     /* Fill the model from img->data/size; every offset bounds-checked. */
