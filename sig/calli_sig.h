@@ -38,7 +38,9 @@ enum calli_type {
 
 /* Limits that make hostile blobs cheap to reject. */
 #define CALLI_SIG_MAX_PARAMS 64 /* more is "too many parameters" */
-#define CALLI_SIG_MAX_DEPTH 8   /* nesting of PTR / FNPTR */
+#define CALLI_SIG_MAX_DEPTH 8   /* nesting of PTR / FNPTR: at most 8 of them
+                                   around any type ("PTR" x 8 then I4 is fine,
+                                   x 9 is CALLI_SIG_E_TOO_DEEP) */
 
 /* A parsed, validated v1 signature. PTR and FNPTR keep only their element
  * code: the pointee / nested signature is parsed, validated, then dropped. */
@@ -60,7 +62,7 @@ enum calli_sig_err {
     CALLI_SIG_E_GENERIC,        /* 0x10 */
     CALLI_SIG_E_HASTHIS,        /* 0x20 */
     CALLI_SIG_E_EXPLICITTHIS,   /* 0x40 */
-    CALLI_SIG_E_CONV_BITS,      /* 0x80 or other undefined bits */
+    CALLI_SIG_E_CONV_BITS,      /* 0x80, the one undefined bit */
     CALLI_SIG_E_TOO_MANY,       /* nparams > CALLI_SIG_MAX_PARAMS */
     CALLI_SIG_E_CMOD,           /* CMOD_REQD / CMOD_OPT */
     CALLI_SIG_E_TYPE,           /* unsupported element type (byte = code) */
@@ -71,15 +73,35 @@ enum calli_sig_err {
     CALLI_SIG_E_COUNT_
 };
 
+/* The part of a signature the parser was reading when it failed; makes the
+ * reason specific ("... inside the parameter list"). */
+enum calli_sig_where {
+    CALLI_SIG_IN_SIG = 0,   /* the blob as a whole (empty, trailing bytes) */
+    CALLI_SIG_IN_CALLCONV,  /* the calling-convention byte */
+    CALLI_SIG_IN_COUNT,     /* the compressed parameter count */
+    CALLI_SIG_IN_RET,       /* the return type */
+    CALLI_SIG_IN_PARAMS,    /* the parameter list */
+    CALLI_SIG_IN_POINTEE,   /* a PTR's pointee type */
+    CALLI_SIG_IN_TOKEN,     /* the TypeDefOrRef token after a VALUETYPE/CLASS pointee */
+};
+
 /* Where and why a parse failed. */
 struct calli_sig_error {
     enum calli_sig_err err;
-    uint32_t offset; /* byte offset in the blob where the problem is */
-    uint32_t value;  /* the offending byte / count, when there is one */
+    uint32_t offset; /* byte offset in the blob where the problem is; for
+                        E_TRUNCATED the blob's length (where a byte is missing) */
+    uint32_t value;  /* the offending byte (callconv byte, element type, lead
+                        byte of a compressed integer), the parameter count for
+                        E_TOO_MANY, the number of extra bytes for E_TRAILING,
+                        CALLI_SIG_MAX_DEPTH for E_TOO_DEEP; else 0 */
+    uint8_t where;   /* enum calli_sig_where */
+    uint8_t nested;  /* how many FNPTR signatures enclose the problem (0: the
+                        outer signature itself) */
 };
 
 /* Parse and validate. On failure *out is unspecified and *error (if not
- * null) says where and why. */
+ * null) says where and why; on success error->err is CALLI_SIG_OK. A null
+ * out, or a null blob with len > 0, is CALLI_SIG_E_ARG. */
 enum calli_sig_err calli_sig_parse(const uint8_t *blob, size_t len,
                                    struct calli_sig *out,
                                    struct calli_sig_error *error);
@@ -87,27 +109,43 @@ enum calli_sig_err calli_sig_parse(const uint8_t *blob, size_t len,
 /* Short, fixed text for an error code, e.g. "vararg calling convention". */
 const char *calli_sig_strerror(enum calli_sig_err err);
 
-/* Specific reason, e.g. "unsupported element type VALUETYPE (0x11) at
- * offset 3". snprintf-like: writes at most cap bytes including the NUL,
- * returns the length the full text needs (excluding the NUL). */
+/* Specific one-line reason, e.g. "unsupported element type VALUETYPE (0x11)
+ * at offset 3". snprintf-like: writes at most cap bytes including the NUL
+ * (always NUL-terminates when cap > 0; buf may be null when cap is 0),
+ * returns the length the full text needs (excluding the NUL). Always
+ * shorter than CALLI_SIG_REASON_MAX. */
 size_t calli_sig_reason(const struct calli_sig_error *error, char *buf, size_t cap);
 
 /* The canonical stub key (spec section 5): identifier-safe, e.g.
  * "i4_b_c_s_r8" or "v_sgc": return type token, then one token per
  * parameter, then "sgc" when SUPPRESS_GC_TRANSITION is set. The calling
- * convention is folded away and PTR / FNPTR lose their pointee. snprintf-like. */
+ * convention is folded away and PTR / FNPTR lose their pointee. snprintf-like.
+ * A sig that calli_sig_parse could not have produced (null, nparams > MAX,
+ * a code that is not a v1 type, VOID parameter, STRING return) yields ""
+ * and 0; every valid key is at least one character long. */
 size_t calli_sig_key(const struct calli_sig *sig, int suppress_gc, char *buf, size_t cap);
 
-/* Readable form, e.g. "int32 (bool, char16, string, float64) suppress-gc".
- * snprintf-like. */
+/* Readable form, e.g. "int32 (bool, char16, string, float64) suppress-gc",
+ * "void ()". snprintf-like; "" and 0 for an invalid sig, as calli_sig_key. */
 size_t calli_sig_format(const struct calli_sig *sig, int suppress_gc, char *buf, size_t cap);
 
-/* Names of one element type: "int32" and "i4". Null for unknown codes. */
+/* Names of one element type: "int32" and "i4". Null for codes that are not
+ * v1 types (enum calli_type). */
 const char *calli_type_name(uint8_t type);
 const char *calli_type_token(uint8_t type);
 
+/* ECMA-335 name of any element-type code, as reasons print it: "VALUETYPE",
+ * "BOOLEAN", "CMOD_REQD", "SENTINEL". Null for unassigned codes. */
+const char *calli_sig_elem_name(uint8_t code);
+
+/* Name of an accepted calling convention (low nibble 1, 2, 3, 4, 9):
+ * "C", "StdCall", "ThisCall", "FastCall", "Unmanaged". Null otherwise. */
+const char *calli_callconv_name(uint8_t callconv);
+
 /* Room a key or readable form can need, including the NUL. */
 #define CALLI_SIG_TEXT_MAX (16 + 10 * (CALLI_SIG_MAX_PARAMS + 1))
+/* Room a reason can need, including the NUL. */
+#define CALLI_SIG_REASON_MAX 160
 
 #ifdef __cplusplus
 }
