@@ -4,9 +4,14 @@
 #ifndef CALLIRW_FORMAT_H
 #define CALLIRW_FORMAT_H
 
+#include <stdio.h>
+
 #include "buf.h"
 #include "image.h"
-#include "plan.h"
+
+/* The write side needs the plan (plan.h, which pulls in the stub generator's
+ * stub.h); the read side does not, so the plan is only declared here. */
+struct rw_plan;
 
 struct rw_format_ops {
     const char *name; /* "ELF", "PE/COFF", "Mach-O" */
@@ -16,12 +21,18 @@ struct rw_format_ops {
     /* Fill the model from img->data/size; every offset bounds-checked. */
     enum rw_err (*open)(struct rw_image *img, struct rw_diag *d);
     /* The value a pointer-sized slot at va holds once the image is loaded
-     * and relocated (relative relocations applied), if it is known statically. */
+     * and relocated (relative relocations applied), as a link-time address,
+     * if it is known statically. RW_OK and *value; RW_E_UNSUPPORTED when it
+     * is not known statically (a symbol another module defines, IRELATIVE,
+     * a relocatable object); RW_E_CORRUPT when va is not inside the image. */
     enum rw_err (*read_pointer)(const struct rw_image *img, uint64_t va, uint64_t *value);
     /* Produce the rewritten image: stubs, patched sites, relocations,
      * unwind information, the rewrite map. */
     enum rw_err (*write)(const struct rw_image *img, const struct rw_plan *plan,
                          struct rw_buf *out, struct rw_diag *d);
+    /* Optional: format-specific facts for `inspect` (e.g. a ReadyToRun
+     * header), as text or as one JSON object. NULL when there are none. */
+    void (*describe)(const struct rw_image *img, FILE *out, int json);
     void (*close)(struct rw_image *img);
 };
 

@@ -33,7 +33,9 @@ enum rw_err {
 };
 const char *rw_strerror(enum rw_err err);
 
-/* One error with its one-line message, filled by the layer that failed. */
+/* One error with its one-line message, filled by the layer that failed.
+ * Messages never start with the file's path: the command-line driver prints
+ * "callirw: COMMAND: PATH: MESSAGE". */
 struct rw_diag {
     enum rw_err err;
     char msg[256];
@@ -48,6 +50,13 @@ enum rw_err rw_fail(struct rw_diag *d, enum rw_err err, const char *fmt, ...)
 #define RW_SEC_EXEC 0x2u
 #define RW_SEC_WRITE 0x4u
 #define RW_SEC_NOBITS 0x8u /* occupies no file space (.bss) */
+#define RW_SEC_TLS 0x10u   /* thread-local template (.tdata, .tbss); a NOBITS TLS
+                              section overlaps other sections' addresses and is
+                              never returned by rw_section_at */
+#define RW_SEC_GOT 0x20u   /* pointer slots only the loader writes (ELF .got,
+                              .got.plt; PE IAT) */
+#define RW_SEC_RELRO 0x40u /* writable only until relocation is done
+                              (inside PT_GNU_RELRO; .data.rel.ro in objects) */
 
 struct rw_section {
     const char *name;
@@ -121,9 +130,16 @@ struct rw_helper {
      * helper's own entry and its PLT entries / import thunks */
     uint64_t *addrs;
     size_t naddrs;
-    /* linked images: pointer slots (GOT, IAT) that hold the helper's address */
+    /* linked images: pointer slots (GOT, IAT) that hold the helper's address
+     * (ELF: the targets of JUMP_SLOT / GLOB_DAT / 64 relocations naming it) */
     uint64_t *slots;
     size_t nslots;
+    /* linked images: sections of PLT entries / import thunks (ELF .plt,
+     * .plt.sec, .plt.got, .iplt). The back-end decodes nothing: the scanner
+     * decodes these, adds every entry that jumps through a helper slot to
+     * the helper's addresses, and finds no call sites inside them. */
+    uint32_t *plt_secs;
+    size_t nplt_secs;
 };
 
 struct rw_format_ops;
@@ -153,6 +169,9 @@ struct rw_image {
     unsigned ibt : 1;        /* x86-64 image marked for IBT: stubs need endbr64 */
     unsigned bti : 1;        /* arm64 image marked for BTI: stubs need bti c */
     unsigned rewritten : 1;  /* already carries a rewrite map */
+    unsigned pie : 1;        /* kind EXEC, position-independent (ELF ET_DYN with
+                                PT_INTERP or DF_1_PIE); SHARED and PIE images
+                                are loaded at a base added to every address */
 
     const struct rw_format_ops *ops;
     void *backend; /* the back-end's private state */
@@ -170,5 +189,12 @@ size_t rw_reloc_lower_bound(const struct rw_image *img, uint32_t sec, uint64_t o
 const struct rw_reloc *rw_reloc_at(const struct rw_image *img, uint32_t sec, uint64_t off);
 /* The function containing (sec, off), or NULL. */
 const struct rw_func *rw_func_at(const struct rw_image *img, uint32_t sec, uint64_t off);
+
+/* For back-ends, at the end of open: sort rel by (section, offset) and func
+ * by (section, start); merge function ranges with the same start (keeping
+ * the longest, and a name when one has it) and cut a range short where the
+ * next one starts, so that ranges never overlap and every start is kept (a
+ * function start is a basic-block boundary for the scanner). */
+enum rw_err rw_image_normalize(struct rw_image *img, struct rw_diag *d);
 
 #endif
