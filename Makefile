@@ -41,6 +41,7 @@ include rewriter/rules.mk
 include tests/unit/rules.mk
 include tests/gen/rules.mk
 include examples/rules.mk
+include tests/tools/rules.mk
 
 .PHONY: all deps check demo clean
 all: $(ALL_TARGETS)
