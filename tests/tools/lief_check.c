@@ -38,7 +38,7 @@ static int elf_check(const char *path, int argc, char **argv)
             continue;
         }
         int in_load = 0;
-        for (int k = 0; k < nseg; k++) {
+        for (int k = 0; (s->flags & 0x2 /* SHF_ALLOC */) && k < nseg; k++) {
             const Elf_Segment_t *g = b->segments[k];
             if (g->type == LIEF_ELF_PT_LOAD && s->virtual_address >= g->virtual_address &&
                 s->virtual_address + s->size <= g->virtual_address + g->virtual_size)
