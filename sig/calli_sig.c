@@ -333,7 +333,7 @@ static enum calli_sig_err parse_callconv(struct reader *r, uint8_t *conv)
 static enum calli_sig_err parse_method_sig(struct reader *r, unsigned depth,
                                            struct calli_sig *out)
 {
-    uint8_t conv, ret, param;
+    uint8_t conv = 0, ret = 0, param = 0;
     uint32_t count;
     enum calli_sig_err e;
 
