@@ -14,5 +14,6 @@ enum callirw_exit {
 typedef int (*callirw_cmd_fn)(int argc, char **argv);
 
 int cmd_sig(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ struct command {
 
 static const struct command commands[] = {
     {"sig", cmd_sig, "decode signature blobs given in hex: readable form, stub key, verdict"},
+    {"scan", cmd_scan, "list the helper's call sites in an image, their cookies and verdicts"},
 };
 
 static void usage(FILE *out)

@@ -12,7 +12,12 @@
 #include "calli_sig.h"
 #include "image.h"
 
-/* How the call reaches the helper (docs/abi.md section 2). */
+/* How the call reaches the helper (docs/abi.md section 2). On x86-64 the
+ * rel32 / disp32 is always the last 4 bytes of the instruction (length 5 or
+ * 6 for the plain encodings; prefixed forms such as the linker's relaxed
+ * "addr32 call" 67 E8 or "notrack" 3E FF 15 are longer): a writer replaces
+ * the instruction by (length - 5) one-byte nops and E8 / E9 rel32, ending at
+ * the same address (docs/scan.md). */
 enum rw_site_form {
     RW_FORM_CALL_REL32 = 1, /* E8 */
     RW_FORM_JMP_REL32 = 2,  /* E9 (tail) */
@@ -23,7 +28,8 @@ enum rw_site_form {
     RW_FORM_BLR = 7,        /* BLR xN, xN loaded from a slot in the block */
     RW_FORM_BR = 8,         /* tail */
 };
-const char *rw_site_form_name(unsigned form); /* "call", "jmp", "call [got]", ... */
+const char *rw_site_form_name(unsigned form); /* "call", "jmp", "call [mem]", ... */
+const char *rw_site_form_id(unsigned form);   /* JSON: "call_rel32", "jmp_mem", ... */
 
 /* How the cookie register was set. */
 enum rw_cookie_form {
@@ -36,7 +42,8 @@ enum rw_cookie_form {
     RW_COOKIE_ADRP_LDR = 6,  /* GOT */
     RW_COOKIE_LDR_LIT = 7,
 };
-const char *rw_cookie_form_name(unsigned form);
+const char *rw_cookie_form_name(unsigned form); /* "lea", "mov imm32", ... */
+const char *rw_cookie_form_id(unsigned form);   /* JSON: "lea_rip", "mov_imm32", ... */
 
 enum rw_verdict {
     RW_SITE_OK = 0,            /* rewritable */
@@ -46,7 +53,8 @@ enum rw_verdict {
     RW_SITE_SIG_UNSUPPORTED,   /* the signature is not v1 */
     RW_SITE_UNREACHABLE,       /* no stub can be reached from the site (arm64 range) */
 };
-const char *rw_verdict_name(unsigned verdict);
+const char *rw_verdict_name(unsigned verdict); /* "ok", "cookie-unknown", ... */
+const char *rw_verdict_id(unsigned verdict);   /* JSON: "ok", "cookie_unknown", ... */
 
 #define RW_SITE_MAX_BYTES 12
 
@@ -59,23 +67,26 @@ struct rw_site {
     uint8_t orig[RW_SITE_MAX_BYTES];
     uint32_t reloc;    /* objects: index of the call's relocation, else RW_NONE */
 
-    uint8_t cookie_form;    /* enum rw_cookie_form */
-    uint64_t setter_offset; /* of the instruction that set the cookie register */
+    uint8_t cookie_form;    /* enum rw_cookie_form; NONE when no setter was recognised */
+    uint64_t setter_offset; /* of the instruction that set the cookie register
+                               (same section as the call); 0 when cookie_form is NONE */
     uint32_t cookie_section;/* where the cookie lives, or RW_NONE */
     uint64_t cookie_offset;
-    uint64_t cookie_addr;   /* virtual address (linked images) */
+    uint64_t cookie_addr;   /* virtual address (linked images), else = cookie_offset */
     uint16_t cookie_flags;
     struct calli_sig sig;
 
     uint8_t verdict;        /* enum rw_verdict */
     char reason[160];       /* why not rewritable; empty when OK */
-    uint32_t stub;          /* set by the planner: index into the plan's stubs */
+    uint32_t stub;          /* set by the planner: index into the plan's stubs
+                               (RW_NONE from the scanner) */
 };
 
 struct rw_scan {
     struct rw_site *sites; /* sorted by (section, offset) */
     size_t nsites;
     size_t nok;
+    size_t cap;            /* allocated entries (internal) */
 };
 
 enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d);

@@ -1,0 +1,99 @@
+/* elf.c - the ELF back-end's entry points (format.h): probe, open, close,
+ * read_pointer, write. open() runs the readers in elf_headers.c,
+ * elf_symbols.c, elf_relocs.c, elf_ehframe.c and elf_notes.c, in that order;
+ * each validates what it reads against the file before using it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_priv.h"
+
+static int elf_probe(const uint8_t *data, size_t size)
+{
+    return size >= 4 && data[0] == 0x7f && data[1] == 'E' && data[2] == 'L' && data[3] == 'F';
+}
+
+int elf_grow(void **arr, size_t *cap, size_t n, size_t esz)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c <= n) {
+        if (c > SIZE_MAX / 2 / esz)
+            return -1;
+        c *= 2;
+    }
+    void *p = realloc(*arr, c * esz);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
+static void elf_close(struct rw_image *img)
+{
+    struct elf_state *st = elf_st(img);
+    free(img->sec);
+    free(img->sym);
+    free(img->rel);
+    free(img->func);
+    free(img->helper.syms);
+    free(img->helper.imp_syms);
+    free(img->helper.addrs);
+    free(img->helper.slots);
+    free(img->helper.plt_secs);
+    img->sec = NULL;
+    img->sym = NULL;
+    img->rel = NULL;
+    img->func = NULL;
+    img->nsec = img->nsym = img->nrel = img->nfunc = 0;
+    memset(&img->helper, 0, sizeof img->helper);
+    if (st) {
+        if (st->elf)
+            elf_end(st->elf);
+        free(st->shdr);
+        free(st->phdr);
+        free(st->alloc);
+        free(st);
+    }
+    img->backend = NULL;
+}
+
+static enum rw_err elf_open(struct rw_image *img, struct rw_diag *d)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return rw_fail(d, RW_E_INTERNAL, "libelf: %s", elf_errmsg(-1));
+    struct elf_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rw_fail(d, RW_E_NOMEM, "out of memory");
+    img->backend = st;
+    img->format = RW_FMT_ELF;
+
+    enum rw_err e;
+    if ((e = elf_read_headers(img, st, d)) || (e = elf_read_symbols(img, st, d)) ||
+        (e = elf_read_relocs(img, st, d)) ||
+        (e = rw_image_normalize(img, d)) || /* .eh_frame looks relocations up */
+        (e = elf_read_ehframe(img, st, d)) ||
+        (e = elf_read_notes(img, st, d)) || (e = rw_image_normalize(img, d)))
+        return e;
+    return RW_OK;
+}
+
+static enum rw_err elf_write(const struct rw_image *img, const struct rw_plan *plan,
+                             struct rw_buf *out, struct rw_diag *d)
+{
+    (void)img;
+    (void)plan;
+    (void)out;
+    return rw_fail(d, RW_E_UNSUPPORTED, "writing ELF images is not implemented yet");
+}
+
+const struct rw_format_ops rw_elf_ops = {
+    .name = "ELF",
+    .map_section = ".callirw.map", /* docs/abi.md section 7 */
+    .probe = elf_probe,
+    .open = elf_open,
+    .read_pointer = elf_read_pointer,
+    .write = elf_write,
+    .close = elf_close,
+};

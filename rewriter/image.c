@@ -1,0 +1,192 @@
+/* image.c - format-neutral helpers over the image model: bounds-checked
+ * access, look-ups, normalisation, and opening a file through its
+ * back-end (diagnostics: diag.c; output buffers: buf.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "image.h"
+
+const uint8_t *rw_section_bytes(const struct rw_image *img, uint32_t sec, uint64_t off,
+                                uint64_t len)
+{
+    if (sec >= img->nsec)
+        return NULL;
+    const struct rw_section *s = &img->sec[sec];
+    if (!s->data || off > s->size || len > s->size - off)
+        return NULL;
+    return s->data + off;
+}
+
+uint32_t rw_section_at(const struct rw_image *img, uint64_t va, uint64_t len)
+{
+    for (uint32_t i = 0; i < img->nsec; i++) {
+        const struct rw_section *s = &img->sec[i];
+        if (!(s->flags & RW_SEC_ALLOC) || s->size == 0)
+            continue;
+        if ((s->flags & (RW_SEC_TLS | RW_SEC_NOBITS)) == (RW_SEC_TLS | RW_SEC_NOBITS))
+            continue; /* .tbss: its addresses belong to the sections after it */
+        if (va >= s->addr && va - s->addr <= s->size && len <= s->size - (va - s->addr))
+            return i;
+    }
+    return RW_NONE;
+}
+
+size_t rw_reloc_lower_bound(const struct rw_image *img, uint32_t sec, uint64_t off)
+{
+    size_t lo = 0, hi = img->nrel;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct rw_reloc *r = &img->rel[mid];
+        if (r->section < sec || (r->section == sec && r->offset < off))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const struct rw_reloc *rw_reloc_at(const struct rw_image *img, uint32_t sec, uint64_t off)
+{
+    size_t i = rw_reloc_lower_bound(img, sec, off);
+    if (i < img->nrel && img->rel[i].section == sec && img->rel[i].offset == off)
+        return &img->rel[i];
+    return NULL;
+}
+
+const struct rw_func *rw_func_at(const struct rw_image *img, uint32_t sec, uint64_t off)
+{
+    size_t lo = 0, hi = img->nfunc;
+    while (lo < hi) { /* first function starting after (sec, off) */
+        size_t mid = lo + (hi - lo) / 2;
+        const struct rw_func *f = &img->func[mid];
+        if (f->section < sec || (f->section == sec && f->start <= off))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const struct rw_func *f = &img->func[lo - 1];
+    return f->section == sec && off >= f->start && off < f->end ? f : NULL;
+}
+
+static int cmp_reloc(const void *a, const void *b)
+{
+    const struct rw_reloc *x = a, *y = b;
+    if (x->section != y->section)
+        return x->section < y->section ? -1 : 1;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    return 0;
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+    const struct rw_func *x = a, *y = b;
+    if (x->section != y->section)
+        return x->section < y->section ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end) /* longest first */
+        return x->end > y->end ? -1 : 1;
+    if (!x->name != !y->name) /* named first */
+        return x->name ? -1 : 1;
+    return 0;
+}
+
+enum rw_err rw_image_normalize(struct rw_image *img, struct rw_diag *d)
+{
+    (void)d;
+    if (img->nrel > 1)
+        qsort(img->rel, img->nrel, sizeof *img->rel, cmp_reloc);
+    if (img->nfunc > 1)
+        qsort(img->func, img->nfunc, sizeof *img->func, cmp_func);
+    size_t n = 0;
+    for (size_t i = 0; i < img->nfunc; i++) {
+        struct rw_func f = img->func[i];
+        if (f.section >= img->nsec || f.end <= f.start)
+            continue;
+        if (n > 0) {
+            struct rw_func *p = &img->func[n - 1];
+            if (p->section == f.section && p->start == f.start) {
+                if (!p->name) /* same start: keep the longest, and a name */
+                    p->name = f.name;
+                continue;
+            }
+            if (p->section == f.section && p->end > f.start)
+                p->end = f.start; /* overlap: cut the earlier one short */
+        }
+        img->func[n++] = f;
+    }
+    img->nfunc = n;
+    return RW_OK;
+}
+
+static const struct rw_format_ops *const backends[] = {
+    &rw_elf_ops,
+};
+
+enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *helper_name,
+                          struct rw_diag *d)
+{
+    memset(img, 0, sizeof *img);
+    img->path = path;
+    img->helper_name = helper_name ? helper_name : "GenericPInvokeCalliHelper";
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rw_fail(d, RW_E_IO, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return rw_fail(d, RW_E_IO, "cannot stat: %s", strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return rw_fail(d, RW_E_IO, "not a regular file");
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return rw_fail(d, RW_E_FORMAT, "empty file");
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return rw_fail(d, RW_E_UNSUPPORTED, "file too large");
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return rw_fail(d, RW_E_IO, "cannot map: %s", strerror(errno));
+    img->data = map;
+    img->size = (size_t)st.st_size;
+
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        if (backends[i]->probe(img->data, img->size)) {
+            img->ops = backends[i];
+            enum rw_err e = img->ops->open(img, d);
+            if (e)
+                rw_image_close(img);
+            return e;
+        }
+    }
+    rw_image_close(img);
+    return rw_fail(d, RW_E_FORMAT, "not an ELF file (PE/COFF and Mach-O are not supported yet)");
+}
+
+void rw_image_close(struct rw_image *img)
+{
+    if (img->ops && img->ops->close)
+        img->ops->close(img);
+    if (img->data)
+        munmap((void *)img->data, img->size);
+    img->data = NULL;
+    img->ops = NULL;
+}

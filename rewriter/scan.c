@@ -1,0 +1,176 @@
+/* scan.c - the format-neutral scan driver: runs the scanner for the
+ * image's machine, checks every cookie a site resolved to (cookie.c), sorts
+ * the sites and counts the rewritable ones. docs/scan.md describes the
+ * rules. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cookie.h"
+#include "scan_priv.h"
+
+const char *rw_site_form_name(unsigned form)
+{
+    switch (form) {
+    case RW_FORM_CALL_REL32: return "call";
+    case RW_FORM_JMP_REL32: return "jmp";
+    case RW_FORM_CALL_MEM: return "call [mem]";
+    case RW_FORM_JMP_MEM: return "jmp [mem]";
+    case RW_FORM_BL: return "bl";
+    case RW_FORM_B: return "b";
+    case RW_FORM_BLR: return "blr";
+    case RW_FORM_BR: return "br";
+    default: return "?";
+    }
+}
+
+const char *rw_site_form_id(unsigned form)
+{
+    switch (form) {
+    case RW_FORM_CALL_REL32: return "call_rel32";
+    case RW_FORM_JMP_REL32: return "jmp_rel32";
+    case RW_FORM_CALL_MEM: return "call_mem";
+    case RW_FORM_JMP_MEM: return "jmp_mem";
+    case RW_FORM_BL: return "bl";
+    case RW_FORM_B: return "b";
+    case RW_FORM_BLR: return "blr";
+    case RW_FORM_BR: return "br";
+    default: return "unknown";
+    }
+}
+
+const char *rw_cookie_form_name(unsigned form)
+{
+    switch (form) {
+    case RW_COOKIE_NONE: return "-";
+    case RW_COOKIE_LEA_RIP: return "lea";
+    case RW_COOKIE_MOV_IMM32: return "mov imm32";
+    case RW_COOKIE_MOVABS: return "movabs";
+    case RW_COOKIE_LOAD_SLOT: return "load";
+    case RW_COOKIE_ADRP_ADD: return "adrp+add";
+    case RW_COOKIE_ADRP_LDR: return "adrp+ldr";
+    case RW_COOKIE_LDR_LIT: return "ldr literal";
+    default: return "?";
+    }
+}
+
+const char *rw_cookie_form_id(unsigned form)
+{
+    switch (form) {
+    case RW_COOKIE_NONE: return "none";
+    case RW_COOKIE_LEA_RIP: return "lea_rip";
+    case RW_COOKIE_MOV_IMM32: return "mov_imm32";
+    case RW_COOKIE_MOVABS: return "movabs";
+    case RW_COOKIE_LOAD_SLOT: return "load_slot";
+    case RW_COOKIE_ADRP_ADD: return "adrp_add";
+    case RW_COOKIE_ADRP_LDR: return "adrp_ldr";
+    case RW_COOKIE_LDR_LIT: return "ldr_literal";
+    default: return "unknown";
+    }
+}
+
+const char *rw_verdict_name(unsigned verdict)
+{
+    switch (verdict) {
+    case RW_SITE_OK: return "ok";
+    case RW_SITE_COOKIE_UNKNOWN: return "cookie-unknown";
+    case RW_SITE_COOKIE_UNREADABLE: return "cookie-unreadable";
+    case RW_SITE_COOKIE_INVALID: return "cookie-invalid";
+    case RW_SITE_SIG_UNSUPPORTED: return "sig-unsupported";
+    case RW_SITE_UNREACHABLE: return "unreachable";
+    default: return "?";
+    }
+}
+
+const char *rw_verdict_id(unsigned verdict)
+{
+    switch (verdict) {
+    case RW_SITE_OK: return "ok";
+    case RW_SITE_COOKIE_UNKNOWN: return "cookie_unknown";
+    case RW_SITE_COOKIE_UNREADABLE: return "cookie_unreadable";
+    case RW_SITE_COOKIE_INVALID: return "cookie_invalid";
+    case RW_SITE_SIG_UNSUPPORTED: return "sig_unsupported";
+    case RW_SITE_UNREACHABLE: return "unreachable";
+    default: return "unknown";
+    }
+}
+
+enum rw_err rw_scan_push(struct rw_scan *s, const struct rw_site *site)
+{
+    if (s->nsites == s->cap) {
+        size_t n = s->cap ? s->cap * 2 : 16;
+        if (n > SIZE_MAX / sizeof *s->sites)
+            return RW_E_NOMEM;
+        struct rw_site *p = realloc(s->sites, n * sizeof *p);
+        if (!p)
+            return RW_E_NOMEM;
+        s->sites = p;
+        s->cap = n;
+    }
+    s->sites[s->nsites++] = *site;
+    return RW_OK;
+}
+
+void rw_site_set(struct rw_site *site, enum rw_verdict v, const char *fmt, ...)
+{
+    site->verdict = (uint8_t)v;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(site->reason, sizeof site->reason, fmt, ap);
+    va_end(ap);
+}
+
+const char *rw_loc(const struct rw_image *img, uint32_t sec, uint64_t off, char *buf)
+{
+    if (sec >= img->nsec)
+        snprintf(buf, RW_LOC_MAX, "0x%llx", (unsigned long long)off);
+    else if (img->kind == RW_KIND_OBJECT)
+        snprintf(buf, RW_LOC_MAX, "%.64s+0x%llx", img->sec[sec].name, (unsigned long long)off);
+    else
+        snprintf(buf, RW_LOC_MAX, "0x%llx", (unsigned long long)(img->sec[sec].addr + off));
+    return buf;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+    const struct rw_site *x = a, *y = b;
+    if (x->section != y->section)
+        return x->section < y->section ? -1 : 1;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    enum rw_err e;
+    switch (img->machine) {
+    case RW_MACH_X86_64:
+        e = rw_scan_x86_64(img, out, d);
+        break;
+    case RW_MACH_AARCH64:
+        e = rw_fail(d, RW_E_UNSUPPORTED, "arm64 images cannot be scanned yet");
+        break;
+    default:
+        e = rw_fail(d, RW_E_UNSUPPORTED, "unknown machine");
+        break;
+    }
+    if (e) {
+        rw_scan_free(out);
+        return e;
+    }
+    for (size_t i = 0; i < out->nsites; i++)
+        rw_cookie_check_site(img, &out->sites[i]);
+    if (out->nsites > 1)
+        qsort(out->sites, out->nsites, sizeof *out->sites, cmp_site);
+    out->nok = 0;
+    for (size_t i = 0; i < out->nsites; i++)
+        out->nok += out->sites[i].verdict == RW_SITE_OK;
+    return RW_OK;
+}
+
+void rw_scan_free(struct rw_scan *s)
+{
+    free(s->sites);
+    memset(s, 0, sizeof *s);
+}
