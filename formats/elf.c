@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "elf_priv.h"
+#include "elf_write.h"
 
 static int elf_probe(const uint8_t *data, size_t size)
 {
@@ -82,10 +83,10 @@ static enum rw_err elf_open(struct rw_image *img, struct rw_diag *d)
 static enum rw_err elf_write(const struct rw_image *img, const struct rw_plan *plan,
                              struct rw_buf *out, struct rw_diag *d)
 {
-    (void)img;
-    (void)plan;
-    (void)out;
-    return rw_fail(d, RW_E_UNSUPPORTED, "writing ELF images is not implemented yet");
+    if (img->machine != RW_MACH_X86_64)
+        return rw_fail(d, RW_E_UNSUPPORTED, "rewriting arm64 ELF images is not implemented yet");
+    return img->kind == RW_KIND_OBJECT ? rw_elf_write_object(img, plan, out, d)
+                                       : rw_elf_write_linked(img, plan, out, d);
 }
 
 const struct rw_format_ops rw_elf_ops = {

@@ -14,6 +14,8 @@ enum callirw_exit {
 typedef int (*callirw_cmd_fn)(int argc, char **argv);
 
 int cmd_sig(int argc, char **argv);
+int cmd_rewrite(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ struct command {
 
 static const struct command commands[] = {
     {"sig", cmd_sig, "decode signature blobs given in hex: readable form, stub key, verdict"},
+    {"rewrite", cmd_rewrite, "redirect the helper's call sites to per-signature stubs"},
+    {"inspect", cmd_inspect, "show a rewritten image's stubs and sites (its rewrite map)"},
     {"scan", cmd_scan, "list the helper's call sites in an image, their cookies and verdicts"},
 };
 

@@ -1,0 +1,204 @@
+/* cmd_inspect.c - `callirw inspect IMAGE [--json] [--disasm] [--helper NAME]`:
+ * read a rewritten image's rewrite map and show its stubs and sites. For an
+ * image that was not rewritten, say so and show what `scan` finds. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_common.h"
+#include "disasm.h"
+#include "format.h"
+#include "map.h"
+#include "scan.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: callirw inspect IMAGE [--json] [--disasm] [--helper NAME]\n"
+               "\n"
+               "Show the stubs and rewritten sites recorded in IMAGE's rewrite map;\n"
+               "--disasm adds each site's bytes before and after and each stub's code.\n"
+               "For an image that was not rewritten, show what `scan` finds.\n"
+               "exit: 0 shown, 1 not rewritten (the scan is shown), 2 bad input, 3 internal\n");
+}
+
+/* The location of a map address: section and offset. */
+static int map_loc(const struct rw_image *img, const struct rw_map *m, uint64_t addr,
+                   const char *secname, uint32_t *sec, uint64_t *off)
+{
+    if (m->flags & RW_MAP_F_OBJECT) {
+        for (uint32_t i = 0; i < img->nsec; i++)
+            if (secname && img->sec[i].name && !strcmp(img->sec[i].name, secname)) {
+                *sec = i;
+                *off = addr;
+                return 0;
+            }
+        return -1;
+    }
+    *sec = rw_section_at(img, addr, 1);
+    if (*sec == RW_NONE)
+        return -1;
+    *off = addr - img->sec[*sec].addr;
+    return 0;
+}
+
+static void print_text(const struct rw_image *img, const struct rw_map *m, int disasm)
+{
+    const char *stubsec = NULL; /* objects: stubs live in the stub section */
+    printf("%s: rewritten by callirw: %zu stub%s, %zu site%s\n\n", img->path, m->nstubs,
+           m->nstubs == 1 ? "" : "s", m->nsites, m->nsites == 1 ? "" : "s");
+    printf("%-18s %6s %5s  %-28s %s\n", "stub", "bytes", "sites", "key", "signature");
+    for (size_t i = 0; i < m->nstubs; i++) {
+        const struct rw_map_stub *s = &m->stubs[i];
+        printf("0x%016llx %6u %5u  %-28s %s%s\n", (unsigned long long)s->address, s->size,
+               s->nsites, s->key, s->readable, s->flags & RW_MAP_STUB_FRAME ? "" : "  [tail jump]");
+    }
+    printf("\n%-18s %-32s %-12s %s\n", "site", "function", "form", "stub");
+    for (size_t i = 0; i < m->nsites; i++) {
+        const struct rw_map_site *s = &m->sites[i];
+        char where[160] = "";
+        uint32_t sec;
+        uint64_t off;
+        if (!map_loc(img, m, s->address, s->section, &sec, &off))
+            rw_describe_loc(img, sec, off, where, sizeof where);
+        if (s->section && !where[0])
+            snprintf(where, sizeof where, "%s+0x%llx", s->section, (unsigned long long)s->address);
+        printf("0x%016llx %-32s %-12s %s\n", (unsigned long long)s->address, where,
+               rw_site_form_name(s->form), m->stubs[s->stub].key);
+        if (disasm) {
+            printf("    before:\n");
+            rw_disasm(stdout, img->machine, s->original, s->length, s->address, "      ");
+            const uint8_t *now = map_loc(img, m, s->address, s->section, &sec, &off)
+                                     ? NULL
+                                     : rw_section_bytes(img, sec, off, s->length);
+            printf("    after:\n");
+            if (now)
+                rw_disasm(stdout, img->machine, now, s->length, s->address, "      ");
+            else
+                printf("      (not readable)\n");
+        }
+    }
+    if (!disasm)
+        return;
+    for (size_t i = 0; i < m->nstubs; i++) {
+        const struct rw_map_stub *s = &m->stubs[i];
+        uint32_t sec;
+        uint64_t off;
+        char secname[CALLI_SIG_TEXT_MAX + 32];
+        if (m->flags & RW_MAP_F_OBJECT) { /* one section per stub (docs/elf.md) */
+            snprintf(secname, sizeof secname, ".text.__callirw_stub_%s", s->key);
+            stubsec = secname;
+        }
+        printf("\nstub %s (%s):\n", s->key, s->readable);
+        const uint8_t *code = map_loc(img, m, s->address, stubsec, &sec, &off)
+                                  ? NULL
+                                  : rw_section_bytes(img, sec, off, s->size);
+        if (code)
+            rw_disasm(stdout, img->machine, code, s->size, s->address, "  ");
+        else
+            printf("  (not readable)\n");
+    }
+}
+
+static void print_json(const struct rw_image *img, const struct rw_map *m)
+{
+    printf("{\"image\":");
+    rw_json_str(stdout, img->path);
+    printf(",\"format\":");
+    rw_json_str(stdout, img->ops->name);
+    printf(",\"rewritten\":true,\"object\":%s,\"stubs\":[", m->flags & RW_MAP_F_OBJECT ? "true" : "false");
+    for (size_t i = 0; i < m->nstubs; i++) {
+        const struct rw_map_stub *s = &m->stubs[i];
+        printf("%s{\"address\":%llu,\"size\":%u,\"key\":", i ? "," : "",
+               (unsigned long long)s->address, s->size);
+        rw_json_str(stdout, s->key);
+        printf(",\"signature\":");
+        rw_json_str(stdout, s->readable);
+        printf(",\"sites\":%u,\"frame\":%s,\"suppress_gc\":%s}", s->nsites,
+               s->flags & RW_MAP_STUB_FRAME ? "true" : "false",
+               s->flags & RW_MAP_STUB_SGC ? "true" : "false");
+    }
+    printf("],\"sites\":[");
+    for (size_t i = 0; i < m->nsites; i++) {
+        const struct rw_map_site *s = &m->sites[i];
+        char where[160] = "";
+        uint32_t sec;
+        uint64_t off;
+        if (!map_loc(img, m, s->address, s->section, &sec, &off))
+            rw_describe_loc(img, sec, off, where, sizeof where);
+        printf("%s{\"address\":%llu,\"section\":", i ? "," : "", (unsigned long long)s->address);
+        if (s->section)
+            rw_json_str(stdout, s->section);
+        else
+            printf("null");
+        printf(",\"function\":");
+        rw_json_str(stdout, where);
+        printf(",\"form\":");
+        rw_json_str(stdout, rw_site_form_name(s->form));
+        printf(",\"stub\":%u,\"original\":\"", s->stub);
+        for (unsigned b = 0; b < s->length; b++)
+            printf("%02x", s->original[b]);
+        printf("\"}");
+    }
+    printf("]}\n");
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"disasm", no_argument, NULL, 'd'},
+        {"helper", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    int json = 0, disasm = 0, c;
+    const char *helper = NULL;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'd': disasm = 1; break;
+        case 'H': helper = optarg; break;
+        case 'h': usage(stdout); return CALLIRW_EXIT_OK;
+        default: usage(stderr); return CALLIRW_EXIT_BAD_INPUT;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "callirw: inspect: expected exactly one image\n");
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    const char *path = argv[optind];
+    struct rw_image img;
+    struct rw_diag d = {0};
+    enum rw_err e = rw_image_open(&img, path, helper, &d);
+    if (e) {
+        fprintf(stderr, "callirw: inspect: %s\n", d.msg);
+        return rw_exit_for_input(e);
+    }
+    const struct rw_section *ms = NULL;
+    for (uint32_t i = 0; i < img.nsec; i++)
+        if (img.sec[i].name && !strcmp(img.sec[i].name, img.ops->map_section))
+            ms = &img.sec[i];
+    if (!ms) {
+        if (!json)
+            printf("%s: not rewritten by callirw (no %s section); what scan finds:\n\n", path,
+                   img.ops->map_section);
+        rw_image_close(&img);
+        int rc = cmd_scan(argc, argv);
+        return rc == CALLIRW_EXIT_BAD_INPUT || rc == CALLIRW_EXIT_INTERNAL ? rc : CALLIRW_EXIT_NOTHING;
+    }
+    struct rw_map m;
+    if (!ms->data || (e = rw_map_decode(ms->data, ms->size, &m, &d))) {
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path, ms->data ? d.msg : "rewrite map has no data");
+        rw_image_close(&img);
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    if (json)
+        print_json(&img, &m);
+    else
+        print_text(&img, &m, disasm);
+    rw_map_free(&m);
+    rw_image_close(&img);
+    return CALLIRW_EXIT_OK;
+}

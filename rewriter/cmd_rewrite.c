@@ -1,0 +1,150 @@
+/* cmd_rewrite.c - `callirw rewrite IN (-o OUT | -i) [--dry-run] [--helper NAME]`:
+ * read -> scan -> plan -> emit (the back-end's write) -> write atomically. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cmd_common.h"
+#include "format.h"
+#include "output.h"
+#include "plan.h"
+#include "scan.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: callirw rewrite IN -o OUT [--helper NAME]\n"
+            "       callirw rewrite IN -i [--helper NAME]\n"
+            "       callirw rewrite IN --dry-run [--helper NAME]\n"
+            "\n"
+            "Append a stub per signature, redirect every rewritable call of the\n"
+            "generic helper to its stub, and record a rewrite map. The output is\n"
+            "written to a temporary file and renamed into place; IN is only\n"
+            "modified with -i. --dry-run prints the plan and writes nothing.\n"
+            "exit: 0 rewritten, 1 nothing to do (no site, or already rewritten),\n"
+            "      2 bad input or usage, 3 internal or I/O error\n");
+}
+
+static void print_plan(const struct rw_image *img, const struct rw_plan *plan)
+{
+    printf("plan: %zu stub%s\n", plan->nstubs, plan->nstubs == 1 ? "" : "s");
+    for (size_t i = 0; i < plan->nstubs; i++) {
+        const struct rw_stub *s = &plan->stubs[i];
+        printf("  stub %-28s %4zu bytes  %3u site%s  %s%s\n", s->key, s->code.len, s->nsites,
+               s->nsites == 1 ? " " : "s", s->readable, s->code.has_frame ? "" : "  (tail jump)");
+    }
+    const struct rw_scan *scan = plan->scan;
+    for (size_t i = 0; i < scan->nsites; i++) {
+        const struct rw_site *site = &scan->sites[i];
+        char where[160];
+        rw_describe_loc(img, site->section, site->offset, where, sizeof where);
+        if (site->verdict == RW_SITE_OK)
+            printf("  site 0x%08llx %-24s %-12s -> %s\n", (unsigned long long)site->addr, where,
+                   rw_site_form_name(site->form), plan->stubs[site->stub].key);
+        else
+            printf("  site 0x%08llx %-24s %-12s left: %s\n", (unsigned long long)site->addr, where,
+                   rw_site_form_name(site->form), site->reason);
+    }
+}
+
+int cmd_rewrite(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"in-place", no_argument, NULL, 'i'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"helper", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *out = NULL, *helper = NULL;
+    int inplace = 0, dry = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "o:inh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'i': inplace = 1; break;
+        case 'n': dry = 1; break;
+        case 'H': helper = optarg; break;
+        case 'h': usage(stdout); return CALLIRW_EXIT_OK;
+        default: usage(stderr); return CALLIRW_EXIT_BAD_INPUT;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "callirw: rewrite: expected exactly one input file\n");
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    const char *in = argv[optind];
+    if (!dry && !!out == !!inplace) {
+        fprintf(stderr, "callirw: rewrite: give either -o OUT or -i (or --dry-run)\n");
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    if (inplace)
+        out = in;
+
+    struct rw_image img;
+    struct rw_diag d = {0};
+    struct rw_scan scan = {0};
+    struct rw_plan plan = {0};
+    struct rw_buf buf = {0};
+    int rc;
+    enum rw_err e = rw_image_open(&img, in, helper, &d);
+    if (e) {
+        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        return rw_exit_for_input(e);
+    }
+    if (img.rewritten) {
+        printf("callirw: %s already carries a rewrite map: nothing to do\n", in);
+        rc = CALLIRW_EXIT_NOTHING;
+        goto done;
+    }
+    if ((e = rw_scan_image(&img, &scan, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        rc = rw_exit_for_input(e);
+        goto done;
+    }
+    if (scan.nok == 0) {
+        printf("callirw: %s: no rewritable site (%zu found, all left as they are): nothing to do\n",
+               in, scan.nsites);
+        rc = CALLIRW_EXIT_NOTHING;
+        goto done;
+    }
+    if ((e = rw_plan_build(&img, &scan, &plan, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        rc = rw_exit_for_output(e);
+        goto done;
+    }
+    if (dry) {
+        print_plan(&img, &plan);
+        printf("callirw: %s: would rewrite %zu site%s (%zu left) with %zu stub%s (dry run: nothing written)\n",
+               in, scan.nok, scan.nok == 1 ? "" : "s", scan.nsites - scan.nok, plan.nstubs,
+               plan.nstubs == 1 ? "" : "s");
+        rc = CALLIRW_EXIT_OK;
+        goto done;
+    }
+    if ((e = img.ops->write(&img, &plan, &buf, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        rc = rw_exit_for_output(e);
+        goto done;
+    }
+    struct stat st;
+    mode_t mode = stat(in, &st) == 0 ? st.st_mode : 0755;
+    if ((e = rw_write_atomic(out, buf.data, buf.len, mode, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        rc = CALLIRW_EXIT_INTERNAL;
+        goto done;
+    }
+    printf("callirw: %s: rewrote %zu site%s (%zu left), %zu stub%s -> %s\n", in, scan.nok,
+           scan.nok == 1 ? "" : "s", scan.nsites - scan.nok, plan.nstubs,
+           plan.nstubs == 1 ? "" : "s", out);
+    rc = CALLIRW_EXIT_OK;
+done:
+    rw_buf_free(&buf);
+    rw_plan_free(&plan);
+    rw_scan_free(&scan);
+    rw_image_close(&img);
+    return rc;
+}
