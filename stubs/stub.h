@@ -1,0 +1,132 @@
+/* stub.h - the format-neutral interface of the stub generators.
+ *
+ * A stub is the precompiled fast path for one stub key (docs/abi.md section
+ * 7): it is entered exactly like GenericPInvokeCalliHelper (target and cookie
+ * in the ABI's scratch registers, managed arguments where the C convention
+ * puts them) and performs spec section 4 for its one signature with
+ * straight-line code. One generator per ABI implements stub_generate(); the
+ * format back-ends place the bytes and turn the unwind description into
+ * their own tables (.eh_frame FDEs via stubs/cfi_dwarf.h, Mach-O compact
+ * unwind, Win64 UNWIND_CODEs). See docs/stubs.md.
+ *
+ * Stub code is position-independent: it uses only register-relative memory
+ * operands and needs no relocation. Generation is deterministic: the same
+ * (abi, sig, suppress_gc, opts) always yields the same bytes.
+ */
+#ifndef CALLIRW_STUB_H
+#define CALLIRW_STUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calli_layout.h"
+#include "calli_sig.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Stub symbols are STUB_SYMBOL_PREFIX + key (Mach-O adds its underscore). */
+#define STUB_SYMBOL_PREFIX "__callirw_stub_"
+/* Recommended alignment of each stub's first byte in the stub section. */
+#define STUB_ALIGN 16
+
+enum stub_err {
+    STUB_OK = 0,
+    STUB_E_ARG,     /* null sig or out */
+    STUB_E_ABI,     /* no generator for this ABI yet */
+    STUB_E_SIG,     /* not a signature calli_sig_parse can produce */
+    STUB_E_NOMEM,
+    STUB_E_ENCODE,  /* the instruction encoder refused an instruction (a bug) */
+    STUB_E_COUNT_
+};
+
+/* Fixed text for an error code, e.g. "not implemented for this ABI". */
+const char *stub_strerror(enum stub_err err);
+
+struct stub_opts {
+    int ibt; /* x86-64: the stub starts with endbr64 (image marked for IBT) */
+    int bti; /* arm64: the stub starts with bti c (image marked for BTI) */
+};
+
+/* Registers in unwind steps: the ISA's own register numbers, i.e. the
+ * hardware encoding on x86-64 (what Win64 UNWIND_CODEs use) and the x
+ * register number on arm64. Format back-ends map them to DWARF numbers,
+ * compact-unwind slots, etc. */
+enum stub_x86_reg {
+    STUB_X86_RAX = 0, STUB_X86_RCX = 1, STUB_X86_RDX = 2, STUB_X86_RBX = 3,
+    STUB_X86_RSP = 4, STUB_X86_RBP = 5, STUB_X86_RSI = 6, STUB_X86_RDI = 7,
+    STUB_X86_R8 = 8, /* ... */ STUB_X86_R12 = 12, STUB_X86_R13 = 13,
+    STUB_X86_R14 = 14, STUB_X86_R15 = 15,
+};
+
+/* Unwind description: what each prologue/epilogue instruction does to the
+ * stack pointer, the frame pointer and the callee-saved registers, as
+ * machine-level actions in program order. Every step takes effect at
+ * pc_off, the offset of the *end* of the instruction that performs it (the
+ * first pc at which the effect is visible - the DWARF advance_loc and Win64
+ * CodeOffset convention). Several steps may share a pc_off (x86 `leave` is
+ * SP_FROM_FP 0 then POP rbp). At offset 0 the state is the ABI's entry
+ * state (x86-64: CFA = rsp + 8, return address at CFA - 8).
+ *
+ * Steps never describe code after the final return: a stub's framed region
+ * runs from frame_start to the end of the code. Code before frame_start
+ * (an optional frameless fast path ending in a tail jump) keeps the entry
+ * state throughout. */
+enum stub_unwind_op {
+    STUB_UW_PUSH = 1,   /* push reg: sp -= 8, reg saved at [sp] */
+    STUB_UW_SET_FP,     /* fp (reg) = sp + value: the frame pointer is set */
+    STUB_UW_ALLOC,      /* sp -= value */
+    STUB_UW_FREE,       /* sp += value */
+    STUB_UW_SP_FROM_FP, /* sp = fp + value (x86 `leave`, `lea rsp,[rbp+v]`) */
+    STUB_UW_POP,        /* pop reg: reg restored from [sp], sp += 8 */
+    STUB_UW_RELOAD,     /* reg restored from its save slot (`mov rbx,[rbp-8]`);
+                           sp unchanged */
+};
+
+struct stub_unwind_step {
+    uint32_t pc_off; /* end of the instruction, from the stub's first byte */
+    uint8_t op;      /* enum stub_unwind_op */
+    uint8_t reg;     /* register (enum stub_x86_reg on x86-64), or 0 */
+    uint16_t reserved;
+    int32_t value;   /* byte count / offset, per op; else 0 */
+};
+
+/* A generated stub. All offsets are from the stub's first byte. */
+struct stub_code {
+    enum calli_abi abi;
+    uint8_t *bytes; /* machine code, len bytes (heap; stub_code_free) */
+    size_t len, cap;
+
+    int has_frame;          /* keeps a frame across the target call (needs unwind info) */
+    int tail_call;          /* has a frameless path ending in a tail jump to the target */
+    uint32_t frame_start;   /* has_frame: offset of the first prologue instruction */
+    uint32_t prologue_end;  /* has_frame: offset just past the prologue */
+    uint32_t epilogue_start;/* has_frame: offset of the first epilogue instruction */
+    uint32_t frame_size;    /* has_frame: bytes between the CFA and sp in the body
+                               (return address, saved registers and locals) */
+    uint32_t saved_regs;    /* has_frame: bit mask of callee-saved registers the
+                               prologue pushes (1u << enum stub_x86_reg) */
+
+    struct stub_unwind_step *unwind; /* heap; nunwind steps, by pc_off */
+    size_t nunwind, unwind_cap;
+};
+
+/* Generate the stub for one key. abi: the image's ABI (only
+ * CALLI_ABI_SYSV_X64 is implemented; others return STUB_E_ABI). sig: a
+ * signature as calli_sig_parse produces it (the calling convention and the
+ * pointees are ignored). suppress_gc: the key's SUPPRESS_GC_TRANSITION bit.
+ * opts may be null (no landing pad). On success *out owns heap memory (free
+ * with stub_code_free); on failure *out is empty and err (if errcap > 0)
+ * holds a one-line reason. */
+enum stub_err stub_generate(enum calli_abi abi, const struct calli_sig *sig, int suppress_gc,
+                            const struct stub_opts *opts, struct stub_code *out, char *err,
+                            size_t errcap);
+
+/* Release a stub's memory and leave it empty. Accepts an empty or zeroed stub. */
+void stub_code_free(struct stub_code *code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
