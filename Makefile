@@ -42,6 +42,7 @@ include tests/unit/rules.mk
 include tests/gen/rules.mk
 include examples/rules.mk
 include tests/tools/rules.mk
+include tests/elf/rules.mk
 
 .PHONY: all deps check demo clean
 all: $(ALL_TARGETS)

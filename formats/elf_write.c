@@ -10,9 +10,10 @@
  *    PT_GNU_EH_FRAME when the input had none). It stays where the ELF header
  *    says, in the first segment, which is what the kernel, ld.so and GNU
  *    strip (BFD) all assume. The room comes from moving the sections that
- *    follow the table and that only program headers refer to (.interp and
- *    notes) into the new segment, byte for byte, keeping their alignment;
- *    PT_INTERP, PT_NOTE and PT_GNU_PROPERTY follow them;
+ *    follow the table and that only program headers and .dynamic refer to
+ *    (.interp, notes, hash tables) into the new segment, byte for byte,
+ *    keeping their alignment; PT_INTERP, PT_NOTE, PT_GNU_PROPERTY and
+ *    DT_GNU_HASH / DT_HASH follow them;
  *  - every site is patched in place, return addresses unchanged;
  *  - section headers are rebuilt at the end of the file; symbols that lived
  *    in moved sections (e.g. __GNU_EH_FRAME_HDR) move with them.
@@ -129,10 +130,43 @@ static enum rw_err load_headers(struct lw *w)
     return RW_OK;
 }
 
+/* Sections that only program headers, section headers and .dynamic refer
+ * to, so that they can move: .interp (PT_INTERP), notes (PT_NOTE,
+ * PT_GNU_PROPERTY) and the symbol hash tables (DT_GNU_HASH, DT_HASH). */
 static int movable(const struct lw *w, size_t i)
 {
-    return w->sh[i].sh_type == SHT_NOTE ||
-           (w->sh[i].sh_type == SHT_PROGBITS && !strcmp(sec_name(w, i), ".interp"));
+    uint32_t t = w->sh[i].sh_type;
+    return t == SHT_NOTE || t == SHT_GNU_HASH || t == SHT_HASH ||
+           (t == SHT_PROGBITS && !strcmp(sec_name(w, i), ".interp"));
+}
+
+/* .dynamic entries that point into the moved block follow it. */
+static enum rw_err move_dynamic(const struct lw *w, uint8_t *out, uint64_t va_base, int64_t va_shift)
+{
+    uint64_t len = w->mv_end - w->mv_start;
+    for (size_t i = 1; i < w->shnum; i++) {
+        const Elf64_Shdr *s = &w->sh[i];
+        if (s->sh_type != SHT_DYNAMIC)
+            continue;
+        for (uint64_t k = 0; k + sizeof(Elf64_Dyn) <= s->sh_size; k += sizeof(Elf64_Dyn)) {
+            Elf64_Dyn dyn;
+            uint8_t *p = out + s->sh_offset + k;
+            memcpy(&dyn, p, sizeof dyn);
+            if (dyn.d_tag == DT_NULL)
+                break;
+            int pointer = dyn.d_tag == DT_GNU_HASH || dyn.d_tag == DT_HASH;
+            int inside = dyn.d_un.d_ptr >= va_base && dyn.d_un.d_ptr - va_base < len;
+            if (!pointer && inside && (dyn.d_tag == DT_SYMTAB || dyn.d_tag == DT_STRTAB ||
+                                       dyn.d_tag == DT_VERSYM || dyn.d_tag == DT_RELA ||
+                                       dyn.d_tag == DT_JMPREL))
+                return rw_fail(w->d, RW_E_INTERNAL, "a dynamic table lies in a moved section");
+            if (pointer && inside) {
+                dyn.d_un.d_ptr += (uint64_t)va_shift;
+                memcpy(p, &dyn, sizeof dyn);
+            }
+        }
+    }
+    return RW_OK;
 }
 
 /* Make room for the grown program header table: the sections overlapping
@@ -152,7 +186,7 @@ static enum rw_err plan_room(struct lw *w)
         if (!movable(w, i) || !(s->sh_flags & SHF_ALLOC))
             return rw_fail(w->d, RW_E_NOROOM,
                            "%s: no room to grow the program header table: section %s follows it "
-                           "(only .interp and notes can be moved); the file is left as it is",
+                           "(only .interp, notes and hash tables can move); the file is left as it is",
                            w->img->path, sec_name(w, i));
         if (!w->mv_end || s->sh_offset < w->mv_start)
             w->mv_start = s->sh_offset;
@@ -520,6 +554,8 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
             mv_va_base = p->p_vaddr + (w.mv_start - p->p_offset);
     }
     int64_t mv_va_shift = (int64_t)(w.seg_va + w.mv_at) - (int64_t)mv_va_base;
+    if (w.mv_end && (e = move_dynamic(&w, o, mv_va_base, mv_va_shift)))
+        goto done;
     for (size_t i = 0; i < w.phnum; i++) {
         Elf64_Phdr p = w.ph[i];
         if (p.p_type == PT_PHDR) {

@@ -79,6 +79,7 @@ const char *rw_verdict_name(unsigned verdict)
     case RW_SITE_COOKIE_INVALID: return "cookie-invalid";
     case RW_SITE_SIG_UNSUPPORTED: return "sig-unsupported";
     case RW_SITE_UNREACHABLE: return "unreachable";
+    case RW_SITE_NO_RELOCATION: return "no-relocation";
     default: return "?";
     }
 }
@@ -92,6 +93,7 @@ const char *rw_verdict_id(unsigned verdict)
     case RW_SITE_COOKIE_INVALID: return "cookie_invalid";
     case RW_SITE_SIG_UNSUPPORTED: return "sig_unsupported";
     case RW_SITE_UNREACHABLE: return "unreachable";
+    case RW_SITE_NO_RELOCATION: return "no_relocation";
     default: return "unknown";
     }
 }
@@ -159,8 +161,16 @@ enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struc
         rw_scan_free(out);
         return e;
     }
-    for (size_t i = 0; i < out->nsites; i++)
-        rw_cookie_check_site(img, &out->sites[i]);
+    for (size_t i = 0; i < out->nsites; i++) {
+        struct rw_site *s = &out->sites[i];
+        rw_cookie_check_site(img, s);
+        /* A rewrite retargets the call's relocation; an object call that the
+         * assembler resolved (helper in the same section) has none. */
+        if (s->verdict == RW_SITE_OK && img->kind == RW_KIND_OBJECT && s->reloc == RW_NONE)
+            rw_site_set(s, RW_SITE_NO_RELOCATION,
+                        "the call has no relocation (the helper is defined in the same section): "
+                        "there is nothing to retarget");
+    }
     if (out->nsites > 1)
         qsort(out->sites, out->nsites, sizeof *out->sites, cmp_site);
     out->nok = 0;

@@ -52,6 +52,8 @@ enum rw_verdict {
     RW_SITE_COOKIE_INVALID,    /* magic, version, flags, sig_len, runtime */
     RW_SITE_SIG_UNSUPPORTED,   /* the signature is not v1 */
     RW_SITE_UNREACHABLE,       /* no stub can be reached from the site (arm64 range) */
+    RW_SITE_NO_RELOCATION,     /* object: the call has no relocation to retarget (the
+                                  assembler resolved it to a helper in the same section) */
 };
 const char *rw_verdict_name(unsigned verdict); /* "ok", "cookie-unknown", ... */
 const char *rw_verdict_id(unsigned verdict);   /* JSON: "ok", "cookie_unknown", ... */
