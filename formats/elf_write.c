@@ -101,17 +101,17 @@ static int find_section(const struct lw *w, const char *name)
 static enum rw_err load_headers(struct lw *w)
 {
     if (w->insz < sizeof(Elf64_Ehdr))
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: truncated ELF header", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "truncated ELF header");
     memcpy(&w->eh, w->in, sizeof w->eh);
     w->phnum = w->eh.e_phnum;
     w->shnum = w->eh.e_shnum;
     if (w->eh.e_phentsize != sizeof(Elf64_Phdr) || w->phnum == 0 || w->phnum >= PN_XNUM - 2 ||
         !in_file(w, w->eh.e_phoff, (uint64_t)w->phnum * sizeof(Elf64_Phdr)))
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: bad program header table", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "bad program header table");
     if (w->eh.e_shentsize != sizeof(Elf64_Shdr) || w->shnum == 0 ||
         w->eh.e_shstrndx >= w->shnum ||
         !in_file(w, w->eh.e_shoff, (uint64_t)w->shnum * sizeof(Elf64_Shdr)))
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: bad section header table", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "bad section header table");
     w->ph = malloc(w->phnum * sizeof *w->ph);
     w->sh = malloc(w->shnum * sizeof *w->sh);
     if (!w->ph || !w->sh)
@@ -121,12 +121,10 @@ static enum rw_err load_headers(struct lw *w)
     for (size_t i = 0; i < w->shnum; i++)
         if (w->sh[i].sh_type != SHT_NOBITS && w->sh[i].sh_type != SHT_NULL &&
             !in_file(w, w->sh[i].sh_offset, w->sh[i].sh_size))
-            return rw_fail(w->d, RW_E_CORRUPT, "%s: section %zu lies past the end of the file",
-                           w->img->path, i);
+            return rw_fail(w->d, RW_E_CORRUPT, "section %zu lies past the end of the file", i);
     for (size_t i = 0; i < w->phnum; i++)
         if (w->ph[i].p_filesz && !in_file(w, w->ph[i].p_offset, w->ph[i].p_filesz))
-            return rw_fail(w->d, RW_E_CORRUPT, "%s: segment %zu lies past the end of the file",
-                           w->img->path, i);
+            return rw_fail(w->d, RW_E_CORRUPT, "segment %zu lies past the end of the file", i);
     return RW_OK;
 }
 
@@ -185,9 +183,8 @@ static enum rw_err plan_room(struct lw *w)
             continue;
         if (!movable(w, i) || !(s->sh_flags & SHF_ALLOC))
             return rw_fail(w->d, RW_E_NOROOM,
-                           "%s: no room to grow the program header table: section %s follows it "
-                           "(only .interp, notes and hash tables can move); the file is left as it is",
-                           w->img->path, sec_name(w, i));
+                           "no room to grow the program header table: section %s follows it "
+                           "(only .interp, notes and hash tables can move); the file is left as it is", sec_name(w, i));
         if (!w->mv_end || s->sh_offset < w->mv_start)
             w->mv_start = s->sh_offset;
         if (s->sh_offset + s->sh_size > w->mv_end)
@@ -220,11 +217,10 @@ static enum rw_err plan_room(struct lw *w)
         int inside = p->p_offset >= w->mv_start && p->p_offset + p->p_filesz <= w->mv_end;
         if (overlaps && !inside)
             return rw_fail(w->d, RW_E_NOROOM,
-                           "%s: a program header straddles the sections that must move", w->img->path);
+                           "a program header straddles the sections that must move");
         if (inside && p->p_type != PT_INTERP && p->p_type != PT_NOTE && p->p_type != PT_GNU_PROPERTY)
             return rw_fail(w->d, RW_E_NOROOM,
-                           "%s: program header type 0x%x refers to a section that must move",
-                           w->img->path, p->p_type);
+                           "program header type 0x%x refers to a section that must move", p->p_type);
     }
     return RW_OK;
 }
@@ -235,25 +231,22 @@ static enum rw_err parse_old_hdr(struct lw *w)
     if (w->old_hdr < 0) {
         if (w->old_ehf >= 0 && w->sh[w->old_ehf].sh_size > 4)
             return rw_fail(w->d, RW_E_UNSUPPORTED,
-                           "%s: has .eh_frame but no .eh_frame_hdr (a static link): "
-                           "indexing .eh_frame is not supported yet; the file is left as it is",
-                           w->img->path);
+                           "has .eh_frame but no .eh_frame_hdr (a static link): "
+                           "indexing .eh_frame is not supported yet; the file is left as it is");
         return RW_OK;
     }
     const Elf64_Shdr *old = &w->sh[w->old_hdr];
     if (old->sh_type == SHT_NOBITS || old->sh_size < 12)
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: .eh_frame_hdr is truncated", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, ".eh_frame_hdr is truncated");
     const uint8_t *p = w->in + old->sh_offset;
     if (p[0] != 1 || p[1] != (DW_EH_PE_pcrel | DW_EH_PE_sdata4) ||
         p[2] != DW_EH_PE_udata4 || p[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
         return rw_fail(w->d, RW_E_UNSUPPORTED,
-                       "%s: .eh_frame_hdr encoding %02x %02x %02x %02x is not supported",
-                       w->img->path, p[0], p[1], p[2], p[3]);
+                       ".eh_frame_hdr encoding %02x %02x %02x %02x is not supported", p[0], p[1], p[2], p[3]);
     w->ehframe_va = old->sh_addr + 4 + (uint64_t)(int64_t)(int32_t)rd32(p + 4);
     w->nold = rd32(p + 8);
     if (w->nold > (old->sh_size - 12) / 8)
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: .eh_frame_hdr claims %zu entries in %llu bytes",
-                       w->img->path, w->nold, (unsigned long long)old->sh_size);
+        return rw_fail(w->d, RW_E_CORRUPT, ".eh_frame_hdr claims %zu entries in %llu bytes", w->nold, (unsigned long long)old->sh_size);
     w->old_tab = p + 12;
     return RW_OK;
 }
@@ -292,8 +285,7 @@ static enum rw_err build_eh_hdr(struct lw *w, uint64_t hdr_va, uint64_t eh_va, u
     int64_t rel = (int64_t)ehframe_va - (int64_t)(hdr_va + 4);
     enum rw_err err = RW_OK;
     if (rel != (int32_t)rel)
-        err = rw_fail(w->d, RW_E_NOROOM, "%s: .eh_frame is out of 32-bit range of its header",
-                      w->img->path);
+        err = rw_fail(w->d, RW_E_NOROOM, ".eh_frame is out of 32-bit range of its header");
     wr32(head + 4, (uint32_t)(int32_t)rel);
     wr32(head + 8, (uint32_t)n);
     w->hdr.len = 0;
@@ -302,8 +294,7 @@ static enum rw_err build_eh_hdr(struct lw *w, uint64_t hdr_va, uint64_t eh_va, u
     for (size_t i = 0; !err && i < n; i++) {
         int64_t a = e[i].loc - (int64_t)hdr_va, b = e[i].fde - (int64_t)hdr_va;
         if (a != (int32_t)a || b != (int32_t)b) {
-            err = rw_fail(w->d, RW_E_NOROOM, "%s: .eh_frame_hdr entry out of 32-bit range",
-                          w->img->path);
+            err = rw_fail(w->d, RW_E_NOROOM, ".eh_frame_hdr entry out of 32-bit range");
             break;
         }
         uint8_t ent[8];
@@ -367,8 +358,7 @@ static enum rw_err patch_x86(struct lw *w, uint8_t *out, const struct rw_site *s
     uint64_t stub = text_va + w->plan->stubs[s->stub].offset;
     int64_t rel = (int64_t)(stub - (s->addr + s->length));
     if (rel != (int32_t)rel)
-        return rw_fail(w->d, RW_E_NOROOM, "%s: site 0x%llx is out of rel32 range of its stub",
-                       w->img->path, (unsigned long long)s->addr);
+        return rw_fail(w->d, RW_E_NOROOM, "site 0x%llx is out of rel32 range of its stub", (unsigned long long)s->addr);
     if (!in_file(w, foff, s->length) || memcmp(w->in + foff, s->orig, s->length))
         return rw_fail(w->d, RW_E_INTERNAL, "site 0x%llx: bytes differ from the scan",
                        (unsigned long long)s->addr);
@@ -439,15 +429,14 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         if (p->p_align > w.align)
             w.align = p->p_align;
         if (p->p_vaddr + p->p_memsz < p->p_vaddr) {
-            e = rw_fail(d, RW_E_CORRUPT, "%s: PT_LOAD wraps around", img->path);
+            e = rw_fail(d, RW_E_CORRUPT, "PT_LOAD wraps around");
             goto done;
         }
         if (p->p_vaddr + p->p_memsz > mem_end)
             mem_end = p->p_vaddr + p->p_memsz;
     }
     if (!have_load || (w.align & (w.align - 1)) || w.align > (1u << 24)) {
-        e = rw_fail(d, RW_E_UNSUPPORTED, "%s: no PT_LOAD, or an alignment we cannot honour",
-                    img->path);
+        e = rw_fail(d, RW_E_UNSUPPORTED, "no PT_LOAD, or an alignment we cannot honour");
         goto done;
     }
     w.old_hdr = find_section(&w, ".eh_frame_hdr");
@@ -504,7 +493,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     uint64_t sh_off = ALIGN_UP(str_off + names_size, 8);
     size_t new_shnum = w.shnum + NNEW;
     if (new_shnum >= SHN_LORESERVE) {
-        e = rw_fail(d, RW_E_NOROOM, "%s: too many sections to add more", img->path);
+        e = rw_fail(d, RW_E_NOROOM, "too many sections to add more");
         goto done;
     }
     uint64_t total = sh_off + new_shnum * sizeof(Elf64_Shdr);

@@ -91,47 +91,46 @@ static enum rw_err add_section(struct ow *w, const char *name, Elf64_Shdr sh, si
         return e;
     *index = w->shnum + w->shdrs.len / sizeof(Elf64_Shdr);
     if (*index >= SHN_LORESERVE)
-        return rw_fail(w->d, RW_E_NOROOM, "%s: too many sections to add more", w->img->path);
+        return rw_fail(w->d, RW_E_NOROOM, "too many sections to add more");
     return rw_buf_append(&w->shdrs, &sh, sizeof sh) ? oom(w) : RW_OK;
 }
 
 static enum rw_err load(struct ow *w)
 {
     if (w->insz < sizeof(Elf64_Ehdr))
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: truncated ELF header", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "truncated ELF header");
     memcpy(&w->eh, w->in, sizeof w->eh);
     w->shnum = w->eh.e_shnum;
     if (w->eh.e_shentsize != sizeof(Elf64_Shdr) || w->shnum == 0 || w->eh.e_shoff % 8 ||
         w->eh.e_shstrndx >= w->shnum ||
         !in_file(w, w->eh.e_shoff, (uint64_t)w->shnum * sizeof(Elf64_Shdr)))
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: bad section header table", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "bad section header table");
     w->sh = (const Elf64_Shdr *)(w->in + w->eh.e_shoff);
     w->symtab = 0;
     for (size_t i = 0; i < w->shnum; i++) {
         const Elf64_Shdr *s = &w->sh[i];
         if (s->sh_type != SHT_NOBITS && s->sh_type != SHT_NULL && !in_file(w, s->sh_offset, s->sh_size))
-            return rw_fail(w->d, RW_E_CORRUPT, "%s: section %zu lies past the end of the file",
-                           w->img->path, i);
+            return rw_fail(w->d, RW_E_CORRUPT, "section %zu lies past the end of the file", i);
         if (s->sh_type == SHT_SYMTAB) {
             if (w->symtab)
-                return rw_fail(w->d, RW_E_CORRUPT, "%s: two symbol tables", w->img->path);
+                return rw_fail(w->d, RW_E_CORRUPT, "two symbol tables");
             w->symtab = i;
         }
         if (s->sh_type == SHT_REL)
-            return rw_fail(w->d, RW_E_UNSUPPORTED, "%s: SHT_REL relocations on x86-64", w->img->path);
+            return rw_fail(w->d, RW_E_UNSUPPORTED, "SHT_REL relocations on x86-64");
     }
     if (!w->symtab)
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: object without a symbol table", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "object without a symbol table");
     const Elf64_Shdr *st = &w->sh[w->symtab];
     if (st->sh_entsize != sizeof(Elf64_Sym) || st->sh_size % sizeof(Elf64_Sym) ||
         st->sh_link == 0 || st->sh_link >= w->shnum || w->sh[st->sh_link].sh_type != SHT_STRTAB)
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: bad symbol table", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "bad symbol table");
     w->strtab = st->sh_link;
     w->nsyms = st->sh_size / sizeof(Elf64_Sym);
     w->tail_base = ALIGN_UP(w->insz, 16);
     const Elf64_Shdr *ns = &w->sh[w->eh.e_shstrndx];
     if (ns->sh_type != SHT_STRTAB)
-        return rw_fail(w->d, RW_E_CORRUPT, "%s: bad section name table", w->img->path);
+        return rw_fail(w->d, RW_E_CORRUPT, "bad section name table");
     w->symnames = w->strtab == w->eh.e_shstrndx ? &w->names : &w->strs;
     if (rw_buf_append(&w->names, w->in + ns->sh_offset, ns->sh_size) ||
         (w->symnames == &w->strs &&
@@ -149,7 +148,7 @@ static enum rw_err find_rela(struct ow *w, uint32_t target, uint64_t off, uint64
         if (s->sh_type != SHT_RELA || s->sh_info != target)
             continue;
         if (s->sh_entsize != sizeof(Elf64_Rela) || s->sh_size % sizeof(Elf64_Rela))
-            return rw_fail(w->d, RW_E_CORRUPT, "%s: bad relocation section %zu", w->img->path, i);
+            return rw_fail(w->d, RW_E_CORRUPT, "bad relocation section %zu", i);
         for (uint64_t k = 0; k < s->sh_size / sizeof(Elf64_Rela); k++) {
             Elf64_Rela r;
             memcpy(&r, w->in + s->sh_offset + k * sizeof r, sizeof r);

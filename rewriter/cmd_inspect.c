@@ -173,7 +173,7 @@ int cmd_inspect(int argc, char **argv)
     struct rw_diag d = {0};
     enum rw_err e = rw_image_open(&img, path, helper, &d);
     if (e) {
-        fprintf(stderr, "callirw: inspect: %s\n", d.msg);
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path, d.msg);
         return rw_exit_for_input(e);
     }
     const struct rw_section *ms = NULL;

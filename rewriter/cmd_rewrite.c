@@ -93,7 +93,7 @@ int cmd_rewrite(int argc, char **argv)
     int rc;
     enum rw_err e = rw_image_open(&img, in, helper, &d);
     if (e) {
-        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
         return rw_exit_for_input(e);
     }
     if (img.rewritten) {
@@ -102,7 +102,7 @@ int cmd_rewrite(int argc, char **argv)
         goto done;
     }
     if ((e = rw_scan_image(&img, &scan, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
         rc = rw_exit_for_input(e);
         goto done;
     }
@@ -113,7 +113,7 @@ int cmd_rewrite(int argc, char **argv)
         goto done;
     }
     if ((e = rw_plan_build(&img, &scan, &plan, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
         rc = rw_exit_for_output(e);
         goto done;
     }
@@ -126,14 +126,14 @@ int cmd_rewrite(int argc, char **argv)
         goto done;
     }
     if ((e = img.ops->write(&img, &plan, &buf, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
         rc = rw_exit_for_output(e);
         goto done;
     }
     struct stat st;
     mode_t mode = stat(in, &st) == 0 ? st.st_mode : 0755;
     if ((e = rw_write_atomic(out, buf.data, buf.len, mode, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s\n", d.msg);
+        fprintf(stderr, "callirw: rewrite: %s\n", d.msg); /* names the output */
         rc = CALLIRW_EXIT_INTERNAL;
         goto done;
     }
