@@ -29,9 +29,10 @@ for ex in textlib mathlib; do
     bold "$ex: callirw inspect"
     "$B/callirw" inspect "$out"
   fi
-  bold "$ex: cost per call ($CALLS calls)"
-  BENCH_CALLS=$CALLS "$bin" 2>&1 >/dev/null | sed 's/^bench /  helper   /'
-  if [ $can_rewrite = 1 ]; then
+  bold "$ex: cost per call ($CALLS calls each, wall clock)"
+  if [ $can_rewrite = 0 ]; then
+    BENCH_CALLS=$CALLS "$bin" 2>&1 >/dev/null | sed 's/^bench /  helper   /'
+  else
     paste <(BENCH_CALLS=$CALLS "$bin" 2>&1 >/dev/null) <(BENCH_CALLS=$CALLS "$out" 2>&1 >/dev/null) |
       awk '{ printf "  %-24s helper %7.1f ns   stub %7.1f ns   speedup %.1fx\n", $2, $3, $6, $3 / $6 }'
   fi
