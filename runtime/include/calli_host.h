@@ -1,10 +1,18 @@
 /* calli_host.h - the two primitives the runtime needs from its host.
  *
  * The runtime is freestanding: it calls no libc. A hosted program links the
- * default implementations (runtime/host_posix.c on Linux, runtime/host_win.c
- * on Windows), which are separate archive members of libcalli_runtime.a; a
- * freestanding host (an emulator harness, firmware) defines both functions
- * itself and the defaults are then never pulled in.
+ * default implementations (runtime/host_posix_write.c and host_posix_abort.c
+ * on Linux, runtime/host_win_write.c and host_win_abort.c on Windows), each
+ * function a separate archive member of libcalli_runtime.a: a program (a
+ * test harness capturing the output, an emulator, firmware) that defines
+ * either or both functions itself links without duplicate symbols, and the
+ * defaults it replaced are never pulled in.
+ *
+ * The defaults: calli_host_write flushes the matching stdio stream first (so
+ * the runtime's lines stay in order with printf output), then writes with
+ * write(2) (retrying EINTR and partial writes) or WriteFile on the standard
+ * handle (binary: no CRLF translation); calli_host_abort calls abort()
+ * (SIGABRT on Linux, exit code 3 on Windows).
  */
 #ifndef CALLI_HOST_H
 #define CALLI_HOST_H
