@@ -43,6 +43,7 @@ include tests/gen/rules.mk
 include examples/rules.mk
 include tests/tools/rules.mk
 include tests/elf/rules.mk
+include tests/unwind/rules.mk
 
 .PHONY: all deps check demo clean
 all: $(ALL_TARGETS)
