@@ -62,7 +62,6 @@ struct lw {
     struct rw_buf ehf;  /* stub CIE + FDEs */
     uint64_t *fde_off;  /* per stub: offset of its FDE in ehf */
     int old_hdr;        /* section index of .eh_frame_hdr, or -1 */
-    int old_ehf;        /* section index of .eh_frame, or -1 */
     const uint8_t *old_tab; /* the old search table (8-byte entries) */
     size_t nold;
     uint64_t ehframe_va;    /* what the old header's eh_frame_ptr points at */
@@ -228,13 +227,12 @@ static enum rw_err plan_room(struct lw *w)
 /* Validate the input's .eh_frame_hdr and remember its table. */
 static enum rw_err parse_old_hdr(struct lw *w)
 {
-    if (w->old_hdr < 0) {
-        if (w->old_ehf >= 0 && w->sh[w->old_ehf].sh_size > 4)
-            return rw_fail(w->d, RW_E_UNSUPPORTED,
-                           "has .eh_frame but no .eh_frame_hdr (a static link): "
-                           "indexing .eh_frame is not supported yet; the file is left as it is");
+    /* No header: the new one indexes only the stubs. The image's own FDEs
+     * were found some other way before (a static link registers its
+     * .eh_frame from crtbeginT, and libgcc asks registered frames before
+     * PT_GNU_EH_FRAME), and still are. */
+    if (w->old_hdr < 0)
         return RW_OK;
-    }
     const Elf64_Shdr *old = &w->sh[w->old_hdr];
     if (old->sh_type == SHT_NOBITS || old->sh_size < 12)
         return rw_fail(w->d, RW_E_CORRUPT, ".eh_frame_hdr is truncated");
@@ -440,7 +438,6 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         goto done;
     }
     w.old_hdr = find_section(&w, ".eh_frame_hdr");
-    w.old_ehf = find_section(&w, ".eh_frame");
     if ((e = parse_old_hdr(&w)))
         goto done;
     w.new_phnum = w.phnum + 1 + (size_t)(w.add_eh_phdr && plan->nstubs);
