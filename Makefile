@@ -44,6 +44,7 @@ include examples/rules.mk
 include tests/tools/rules.mk
 include tests/elf/rules.mk
 include tests/unwind/rules.mk
+include tests/rewrite/rules.mk
 
 .PHONY: all deps check demo clean
 all: $(ALL_TARGETS)

@@ -1,1 +1,36 @@
-# tests/gen/: the call-site generator and the generated-program tests.
+# tests/gen/: the call-site generator (the "producer") and the generated-program
+# tests. See docs/generator.md.
+#
+#   $(B)/gen/callirw-gen        the generator (host tool)
+#   make check-gen-x86_64-linux     $(SEEDS) seeds, modes nopie/pie/shared-rt (mixed by seed)
+#   make check-gen-x86_64-windows   $(SEEDS) seeds, modes exe/exe-lowbase, run under wine
+#   make check-gen-aarch64-linux    $(SEEDS) seeds, modes nopie/pie, run under qemu-aarch64
+#   make check-gen-macho-objects    GEN_MACHO_SEEDS seeds per Mach-O target, objects + relocations
+#
+# GEN_SEED0 is the first seed (default 1); GEN_ARGS adds options to run.sh
+# (e.g. GEN_ARGS='--keep build/gen/keep' or GEN_ARGS='--post-build "..."').
+
+GEN_BIN := $(B)/gen/callirw-gen
+GEN_SEED0 ?= 1
+GEN_MACHO_SEEDS ?= 40
+GEN_ARGS ?=
+GEN_RUN := tests/gen/run.sh --gen $(GEN_BIN) --first $(GEN_SEED0) -j $(JOBS) $(GEN_ARGS)
+
+$(GEN_BIN): tests/gen/gen.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g $(WARN) $< -o $@
+
+ALL_TARGETS += $(GEN_BIN)
+
+.PHONY: check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux check-gen-macho-objects
+check-gen-x86_64-linux: $(GEN_BIN) $(B)/x86_64-linux/libcalli_runtime.a
+	@$(GEN_RUN) --target x86_64-linux --mode mixed --count $(SEEDS)
+check-gen-x86_64-windows: $(GEN_BIN) $(B)/x86_64-windows/libcalli_runtime.a
+	@$(GEN_RUN) --target x86_64-windows --mode mixed --count $(SEEDS)
+check-gen-aarch64-linux: $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a
+	@$(GEN_RUN) --target aarch64-linux --mode mixed --count $(SEEDS)
+check-gen-macho-objects: $(GEN_BIN)
+	@$(GEN_RUN) --target x86_64-macos --count $(GEN_MACHO_SEEDS)
+	@$(GEN_RUN) --target arm64-macos --count $(GEN_MACHO_SEEDS)
+
+CHECK_TARGETS += check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux check-gen-macho-objects

@@ -1,0 +1,24 @@
+# tests/rewrite/: the rewriter proven by execution on generated programs.
+# For every seed and each x86-64 ELF link mode (nopie: non-PIE, 30% of them
+# -static; pie; shared-rt: the helper imported from a shared library through
+# the PLT and the GOT), tests/gen/run.sh builds the program and runs it
+# through the generic helper; tests/rewrite/hook.sh rewrites it (and its
+# sites.o, relinking), checks the output with eu-elflint, LIEF and inspect,
+# and run.sh runs the rewritten program: all must print expected.txt byte
+# for byte. $(SEEDS) seeds per mode. This subsumes check-gen-x86_64-linux
+# (every seed's original also runs), which is therefore not run twice.
+
+REWRITE_MODES := nopie pie shared-rt
+REWRITE_LOG := $(B)/tests/rewrite/log.txt
+
+.PHONY: check-rewrite-x86_64-linux
+check-rewrite-x86_64-linux: $(GEN_BIN) $(B)/x86_64-linux/libcalli_runtime.a $(B)/asan/callirw $(B)/tools/lief_check
+	@mkdir -p $(dir $(REWRITE_LOG)); rm -f $(REWRITE_LOG)
+	@set -e; for m in $(REWRITE_MODES); do \
+	  REWRITE_LOG=$(abspath $(REWRITE_LOG)) $(GEN_RUN) --no-build-gen --target x86_64-linux --mode $$m \
+	    --count $(SEEDS) --post-build $(abspath tests/rewrite/hook.sh); \
+	done
+	@echo "check-rewrite: per mode, what was rewritten (image = the linked program, object = sites.o before the link):"
+	@awk '{ print "  " $$2 " " $$3 " " $$4 }' $(REWRITE_LOG) | sort | uniq -c
+
+CHECK_TARGETS := $(filter-out check-gen-x86_64-linux,$(CHECK_TARGETS)) check-rewrite-x86_64-linux
