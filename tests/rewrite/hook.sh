@@ -32,7 +32,13 @@ if "$C" rewrite "$in" -o "$out" > "$d/rewrite.log" 2>&1; then
   cmp -s "$d/elflint.in" "$d/elflint.out" || { diff "$d/elflint.in" "$d/elflint.out" >&2; fail "eu-elflint objects to the output"; }
   "$LIEF" "$out" --loaded .callirw.text --loaded .callirw.map --loaded .eh_frame_hdr > "$d/lief.log" 2>&1 ||
     { cat "$d/lief.log" >&2; fail "LIEF does not see the new sections loaded"; }
+  llvm-readobj --all "$out" > "$d/readobj.log" 2>&1 || fail "llvm-readobj cannot read the output"
+  ! grep -qi "warning" "$d/readobj.log" || { grep -i warning "$d/readobj.log" >&2; fail "llvm-readobj warns about the output"; }
+  [ "$(readelf -rW "$in" | grep -c '^[0-9a-f]\{16\}')" = "$(readelf -rW "$out" | grep -c '^[0-9a-f]\{16\}')" ] ||
+    fail "the number of dynamic relocations changed"
   "$C" inspect "$out" > "$d/inspect.log" 2>&1 || fail "inspect cannot read the rewrite map"
+  "$C" rewrite "$in" -o "$d/twice" > /dev/null 2>&1 && cmp -s "$out" "$d/twice" ||
+    fail "two rewrites of the same input differ"
   set +e; "$C" rewrite "$out" -o "$d/again" > /dev/null 2>&1; rc=$?; set -e
   [ "$rc" = 1 ] && [ ! -e "$d/again" ] || fail "rewriting the output again is not a no-op (exit $rc)"
 elif ! readelf -lW "$in" | grep -q INTERP && grep -q "no room to grow the program header table" "$d/rewrite.log"; then
@@ -56,3 +62,12 @@ set +e; timeout 60 "$d/prog.objrw" > "$d/out-objrw.txt" 2> "$d/err-objrw.txt"; r
 [ "$rc" = 0 ] || fail "the program linked from the rewritten sites.o exits $rc"
 cmp -s "$d/out-objrw.txt" "$d/expected.txt" || fail "the program linked from the rewritten sites.o prints something else"
 note object rewritten
+# every third seed also links the rewritten object with ld.lld
+if [ $((GEN_SEED % 3)) = 0 ]; then
+  sed 's/-o prog\.objrw$/-fuse-ld=lld -o prog.objrw-lld/' "$d/build-objrw.sh" > "$d/build-objrw-lld.sh"
+  CALLI_ROOT=$ROOT sh "$d/build-objrw-lld.sh" > "$d/build-objrw-lld.log" 2>&1 ||
+    { cat "$d/build-objrw-lld.log" >&2; fail "ld.lld cannot link the rewritten sites.o"; }
+  timeout 60 "$d/prog.objrw-lld" > "$d/out-objrw-lld.txt" 2>&1 || fail "the ld.lld-linked program fails"
+  cmp -s "$d/out-objrw-lld.txt" "$d/expected.txt" || fail "the ld.lld-linked program prints something else"
+  note object rewritten-lld
+fi
