@@ -124,11 +124,11 @@ struct target {
     enum arch arch;
     enum fmt fmt;
     enum abi abi;
-    const char *modes[4];
+    const char *modes[5];
 };
 
 static const struct target targets[] = {
-    {"x86_64-linux", X64, ELF, SYSV, {"nopie", "pie", "shared-rt", NULL}},
+    {"x86_64-linux", X64, ELF, SYSV, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
     {"x86_64-windows", X64, COFF, WIN64, {"exe", "exe-lowbase", NULL}},
     {"aarch64-linux", A64, ELF, AAPCS, {"nopie", "pie", NULL}},
     {"x86_64-macos", X64, MACHO, SYSV, {"obj", NULL}},
@@ -1715,12 +1715,20 @@ static void emit_build(void)
         sbf(&BLD, "CC=${GEN_CC:-%s}\nLIB=${CALLI_RT_LIB:-$CALLI_ROOT/build/%s/libcalli_runtime.a}\n", cc, T->name);
         sbf(&BLD, "CFLAGS=\"%s -O%d -I$CALLI_ROOT/runtime/include\"\n", warn, o);
         {
-            const char *pic = !strcmp(mode, "nopie") ? "-fno-pie" : "-fPIE";
+            int so = !strcmp(mode, "shared-sites");
+            const char *pic = !strcmp(mode, "nopie") ? "-fno-pie" : so ? "-fPIC" : "-fPIE";
             const char *asf = T->arch == X64 && !relax ? " -Wa,-mrelax-relocations=no" : "";
-            sbf(&BLD, "$CC $CFLAGS %s -c prog.c -o prog.o\n", pic);
+            sbf(&BLD, "$CC $CFLAGS %s%s -c prog.c -o prog.o\n", pic, so ? " -Dmain=calli_prog_main" : "");
             sbf(&BLD, "$CC %s%s -c sites.S -o sites.o\n", pic, asf);
         }
-        if (!strcmp(mode, "nopie")) {
+        if (!strcmp(mode, "shared-sites")) {
+            /* The sites, the targets and the runtime in libprog.so (-Bsymbolic:
+             * the generated rip-relative forms bind inside the library), loaded
+             * by a launcher that finds it next to itself. */
+            sbf(&BLD, "$CC $CFLAGS -fPIE -c runmain.c -o runmain.o\n"
+                      "$CC -shared -Wl,-soname,libprog.so -Wl,-Bsymbolic -Wl,-z,now prog.o sites.o \"$LIB\" -o libprog.so\n"
+                      "$CC -pie runmain.o ./libprog.so -Wl,-rpath,'$ORIGIN' -o prog\n");
+        } else if (!strcmp(mode, "nopie")) {
             static_link = pct(30);
             sbf(&BLD, "$CC -no-pie%s prog.o sites.o \"$LIB\" -o prog\n", static_link ? " -static" : "");
         } else if (!strcmp(mode, "pie")) {
@@ -1941,6 +1949,13 @@ int main(int argc, char **argv)
     write_file(outdir, "prog.c", &C_, 0);
     write_file(outdir, "expected.txt", &E, 0);
     write_file(outdir, "build.sh", &BLD, 1);
+    if (!strcmp(mode, "shared-sites")) {
+        struct sb R = {0};
+        sbf(&R, "/* launcher of libprog.so (mode shared-sites) */\n"
+                "int calli_prog_main(void);\nint main(void) { return calli_prog_main(); }\n");
+        write_file(outdir, "runmain.c", &R, 0);
+        free(R.p);
+    }
     write_file(outdir, "meta.txt", &META, 0);
     write_file(outdir, "sites.txt", &MAN, 0);
     return 0;

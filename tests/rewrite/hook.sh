@@ -23,8 +23,23 @@ d=$GEN_DIR
 note() { echo "$GEN_SEED $GEN_MODE $*" >> "$log"; }
 fail() { echo "rewrite hook: seed $GEN_SEED ($GEN_MODE): $*" >&2; exit 1; }
 
+# In mode shared-sites the sites live in libprog.so, loaded by the launcher
+# IN: the library is what gets rewritten, and OUT is the launcher, copied
+# next to the rewritten library (it finds it through $ORIGIN).
+exe=$in
+if [ "$GEN_MODE" = shared-sites ]; then
+  mkdir -p "$d/rw"
+  cp "$in" "$d/rw/prog"
+  in=$d/libprog.so
+  out_img=$d/rw/libprog.so
+else
+  out_img=$out
+fi
+
 # 1. the linked image
-if "$C" rewrite "$in" -o "$out" > "$d/rewrite.log" 2>&1; then
+if "$C" rewrite "$in" -o "$out_img" > "$d/rewrite.log" 2>&1; then
+  [ "$out_img" = "$out" ] || ln -sf "$d/rw/prog" "$out"
+  out=$out_img
   note image rewritten
   # 2. independent checks
   eu-elflint --gnu-ld "$in" 2>&1 | sed "s|$in|IMAGE|g" > "$d/elflint.in" || true
@@ -51,23 +66,30 @@ fi
 # 3. the object, rewritten before the link
 "$C" rewrite "$d/sites.o" -o "$d/sites.rw.o" > "$d/rewrite-obj.log" 2>&1 ||
   { cat "$d/rewrite-obj.log" >&2; fail "rewriting sites.o failed"; }
-# the seed's build script, minus its compile lines (the objects exist), with
-# the final link taking sites.rw.o and writing prog.objrw
-awk '/ -c / { next } /-o prog$/ { gsub(/sites\.o/, "sites.rw.o"); sub(/-o prog$/, "-o prog.objrw") } { print }' \
-  "$d/build.sh" > "$d/build-objrw.sh"
-CALLI_ROOT=$ROOT sh "$d/build-objrw.sh" > "$d/build-objrw.log" 2>&1 ||
-  { cat "$d/build-objrw.log" >&2; fail "linking the rewritten sites.o failed"; }
-nm "$d/prog.objrw" | grep -q __callirw_stub_ || fail "the relinked program has no stubs"
-set +e; timeout 60 "$d/prog.objrw" > "$d/out-objrw.txt" 2> "$d/err-objrw.txt"; rc=$?; set -e
-[ "$rc" = 0 ] || fail "the program linked from the rewritten sites.o exits $rc"
-cmp -s "$d/out-objrw.txt" "$d/expected.txt" || fail "the program linked from the rewritten sites.o prints something else"
+# the seed's build script, minus its compile lines (the objects exist), its
+# links taking sites.rw.o and writing into objrw/ (launcher and library
+# together in shared-sites mode)
+relink() { # relink DIR [LINKER-FLAG]
+  awk -v dir="$1" -v ld="${2:-}" '
+    / -c / { next }
+    /-o (prog|libprog\.so)$/ {
+      gsub(/sites\.o/, "sites.rw.o"); gsub(/\.\/libprog\.so/, dir "/libprog.so")
+      sub(/-o prog$/, ld " -o " dir "/prog"); sub(/-o libprog\.so$/, ld " -o " dir "/libprog.so")
+    }
+    { print }' "$d/build.sh" > "$d/build-$1.sh"
+  mkdir -p "$d/$1"
+  CALLI_ROOT=$ROOT sh "$d/build-$1.sh" > "$d/build-$1.log" 2>&1 ||
+    { cat "$d/build-$1.log" >&2; fail "linking the rewritten sites.o ($1) failed"; }
+  [ "$GEN_MODE" = shared-sites ] && bin=$d/$1/libprog.so || bin=$d/$1/prog
+  nm "$bin" | grep -q __callirw_stub_ || fail "the relinked program ($1) has no stubs"
+  set +e; timeout 60 "$d/$1/prog" > "$d/out-$1.txt" 2> "$d/err-$1.txt"; rc=$?; set -e
+  [ "$rc" = 0 ] || fail "the program linked from the rewritten sites.o ($1) exits $rc"
+  cmp -s "$d/out-$1.txt" "$d/expected.txt" || fail "the program linked from the rewritten sites.o ($1) prints something else"
+}
+relink objrw
 note object rewritten
 # every third seed also links the rewritten object with ld.lld
 if [ $((GEN_SEED % 3)) = 0 ]; then
-  sed 's/-o prog\.objrw$/-fuse-ld=lld -o prog.objrw-lld/' "$d/build-objrw.sh" > "$d/build-objrw-lld.sh"
-  CALLI_ROOT=$ROOT sh "$d/build-objrw-lld.sh" > "$d/build-objrw-lld.log" 2>&1 ||
-    { cat "$d/build-objrw-lld.log" >&2; fail "ld.lld cannot link the rewritten sites.o"; }
-  timeout 60 "$d/prog.objrw-lld" > "$d/out-objrw-lld.txt" 2>&1 || fail "the ld.lld-linked program fails"
-  cmp -s "$d/out-objrw-lld.txt" "$d/expected.txt" || fail "the ld.lld-linked program prints something else"
+  relink objrw-lld -fuse-ld=lld
   note object rewritten-lld
 fi

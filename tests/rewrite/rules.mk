@@ -1,14 +1,15 @@
 # tests/rewrite/: the rewriter proven by execution on generated programs.
 # For every seed and each x86-64 ELF link mode (nopie: non-PIE, 30% of them
 # -static; pie; shared-rt: the helper imported from a shared library through
-# the PLT and the GOT), tests/gen/run.sh builds the program and runs it
+# the PLT and the GOT; shared-sites: the sites in a shared library loaded by
+# an executable), tests/gen/run.sh builds the program and runs it
 # through the generic helper; tests/rewrite/hook.sh rewrites it (and its
 # sites.o, relinking), checks the output with eu-elflint, LIEF and inspect,
 # and run.sh runs the rewritten program: all must print expected.txt byte
 # for byte. $(SEEDS) seeds per mode. This subsumes check-gen-x86_64-linux
 # (every seed's original also runs), which is therefore not run twice.
 
-REWRITE_MODES := nopie pie shared-rt
+REWRITE_MODES := nopie pie shared-rt shared-sites
 REWRITE_LOG := $(B)/tests/rewrite/log.txt
 
 .PHONY: check-rewrite-x86_64-linux
