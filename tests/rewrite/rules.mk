@@ -23,3 +23,8 @@ check-rewrite-x86_64-linux: $(GEN_BIN) $(B)/x86_64-linux/libcalli_runtime.a $(B)
 	@awk '{ print "  " $$2 " " $$3 " " $$4 }' $(REWRITE_LOG) | sort | uniq -c
 
 CHECK_TARGETS := $(filter-out check-gen-x86_64-linux,$(CHECK_TARGETS)) check-rewrite-x86_64-linux
+
+.PHONY: check-rewrite-props
+check-rewrite-props: $(B)/asan/callirw $(ELFT)/pie-import
+	@tests/rewrite/props.sh $(B)
+CHECK_TARGETS += check-rewrite-props
