@@ -4,8 +4,11 @@
 #  1. the linked program IN is rewritten into OUT (run.sh then runs OUT and
 #     compares it with expected.txt, like IN);
 #  2. OUT must satisfy independent checks: eu-elflint reports nothing it did
-#     not report for IN, LIEF parses it and finds the new sections loaded,
-#     `inspect` reads its map, and rewriting OUT again is a no-op (exit 1);
+#     not report for IN, llvm-readobj reads it without a warning, LIEF parses
+#     it and finds the new sections loaded, it has as many dynamic
+#     relocations as IN, `inspect` reads its map, rewriting IN again gives
+#     the same bytes, rewriting OUT is a no-op (exit 1), and OUT still runs
+#     the same after `strip`;
 #  3. the seed's sites.o is rewritten and the program relinked from it with
 #     the seed's own link command; that program must print expected.txt too.
 # A -static link that has no room for the new program headers is a
@@ -54,6 +57,16 @@ if "$C" rewrite "$in" -o "$out_img" > "$d/rewrite.log" 2>&1; then
   "$C" inspect "$out" > "$d/inspect.log" 2>&1 || fail "inspect cannot read the rewrite map"
   "$C" rewrite "$in" -o "$d/twice" > /dev/null 2>&1 && cmp -s "$out" "$d/twice" ||
     fail "two rewrites of the same input differ"
+  # the rewritten image, stripped, must still run the same
+  mkdir -p "$d/stripped"
+  if [ "$GEN_MODE" = shared-sites ]; then
+    cp "$exe" "$d/stripped/prog"; strip -o "$d/stripped/libprog.so" "$out"
+  else
+    strip -o "$d/stripped/prog" "$out"
+  fi
+  set +e; timeout 60 "$d/stripped/prog" > "$d/out-stripped.txt" 2>&1; rc=$?; set -e
+  [ "$rc" = 0 ] && cmp -s "$d/out-stripped.txt" "$d/expected.txt" ||
+    fail "the rewritten image does not run the same after strip (exit $rc)"
   set +e; "$C" rewrite "$out" -o "$d/again" > /dev/null 2>&1; rc=$?; set -e
   [ "$rc" = 1 ] && [ ! -e "$d/again" ] || fail "rewriting the output again is not a no-op (exit $rc)"
 elif ! readelf -lW "$in" | grep -q INTERP && grep -q "no room to grow the program header table" "$d/rewrite.log"; then
