@@ -308,42 +308,9 @@ static enum rw_err build_eh_hdr(struct lw *w, uint64_t hdr_va, uint64_t eh_va, u
 /* The rewrite map for a linked image: addresses are virtual addresses. */
 static enum rw_err build_map(struct lw *w, uint64_t text_va)
 {
-    const struct rw_plan *plan = w->plan;
-    const struct rw_scan *scan = plan->scan;
-    struct rw_map m = {0};
-    m.machine = w->img->machine == RW_MACH_AARCH64 ? 2 : 1;
-    m.stubs = calloc(plan->nstubs + 1, sizeof *m.stubs);
-    m.sites = calloc(scan->nok + 1, sizeof *m.sites);
-    if (!m.stubs || !m.sites) {
-        free(m.stubs);
-        free(m.sites);
-        return rw_fail(w->d, RW_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < plan->nstubs; i++) {
-        const struct rw_stub *s = &plan->stubs[i];
-        m.stubs[i] = (struct rw_map_stub){text_va + s->offset, (uint32_t)s->code.len, s->key,
-                                          s->readable, s->nsites,
-                                          (uint16_t)((s->code.has_frame ? RW_MAP_STUB_FRAME : 0) |
-                                                     (s->suppress_gc ? RW_MAP_STUB_SGC : 0))};
-    }
-    m.nstubs = plan->nstubs;
-    for (size_t i = 0; i < scan->nsites; i++) {
-        const struct rw_site *s = &scan->sites[i];
-        if (s->verdict != RW_SITE_OK)
-            continue;
-        struct rw_map_site *ms = &m.sites[m.nsites++];
-        ms->address = s->addr;
-        ms->stub = s->stub;
-        ms->form = s->form;
-        ms->length = s->length;
-        memcpy(ms->original, s->orig, s->length);
-    }
     free(w->map);
     w->map = NULL;
-    enum rw_err e = rw_map_encode(&m, &w->map, &w->map_len, w->d);
-    free(m.stubs);
-    free(m.sites);
-    return e;
+    return rw_map_from_plan(w->img, w->plan, text_va, &w->map, &w->map_len, w->d);
 }
 
 /* Patch one x86-64 site in the output (return address unchanged). */

@@ -173,7 +173,6 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
     w.insz = img->size;
     enum rw_err e;
     uint32_t *stub_sym = NULL;
-    struct rw_map m = {0};
     uint8_t *map = NULL;
     size_t map_len = 0;
     struct rw_buf eh = {0};
@@ -262,34 +261,7 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
     }
 
     /* The rewrite map: section-relative addresses. */
-    m.machine = 1;
-    m.flags = RW_MAP_F_OBJECT;
-    m.stubs = calloc(plan->nstubs + 1, sizeof *m.stubs);
-    m.sites = calloc(plan->scan->nok + 1, sizeof *m.sites);
-    if (!m.stubs || !m.sites) {
-        e = oom(&w);
-        goto done;
-    }
-    for (size_t i = 0; i < plan->nstubs; i++) {
-        const struct rw_stub *s = &plan->stubs[i];
-        m.stubs[i] = (struct rw_map_stub){0, (uint32_t)s->code.len, s->key, s->readable, s->nsites,
-                                          (uint16_t)((s->code.has_frame ? RW_MAP_STUB_FRAME : 0) |
-                                                     (s->suppress_gc ? RW_MAP_STUB_SGC : 0))};
-    }
-    m.nstubs = plan->nstubs;
-    for (size_t i = 0; i < plan->scan->nsites; i++) {
-        const struct rw_site *s = &plan->scan->sites[i];
-        if (s->verdict != RW_SITE_OK)
-            continue;
-        struct rw_map_site *ms = &m.sites[m.nsites++];
-        ms->address = s->offset;
-        ms->section = img->sec[s->section].name;
-        ms->stub = s->stub;
-        ms->form = s->form;
-        ms->length = s->length;
-        memcpy(ms->original, s->orig, s->length);
-    }
-    if ((e = rw_map_encode(&m, &map, &map_len, d)))
+    if ((e = rw_map_from_plan(img, plan, 0, &map, &map_len, d)))
         goto done;
     uint64_t off = 0;
     size_t idx;
@@ -374,8 +346,6 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
     e = RW_OK;
 done:
     free(stub_sym);
-    free(m.stubs);
-    free(m.sites);
     free(map);
     rw_buf_free(&eh);
     rw_buf_free(&w.tail);

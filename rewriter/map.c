@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "map.h"
+#include "plan.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
@@ -201,4 +202,45 @@ void rw_map_free(struct rw_map *m)
     free(m->sites);
     free(m->strtab);
     memset(m, 0, sizeof *m);
+}
+
+enum rw_err rw_map_from_plan(const struct rw_image *img, const struct rw_plan *plan,
+                             uint64_t text_va, uint8_t **out, size_t *outlen, struct rw_diag *d)
+{
+    const struct rw_scan *scan = plan->scan;
+    int object = img->kind == RW_KIND_OBJECT;
+    struct rw_map m = {0};
+    m.machine = img->machine == RW_MACH_AARCH64 ? 2 : 1;
+    m.flags = object ? RW_MAP_F_OBJECT : 0;
+    m.stubs = calloc(plan->nstubs + 1, sizeof *m.stubs);
+    m.sites = calloc(scan->nok + 1, sizeof *m.sites);
+    if (!m.stubs || !m.sites) {
+        free(m.stubs);
+        free(m.sites);
+        return rw_fail(d, RW_E_NOMEM, "rewrite map: out of memory");
+    }
+    for (size_t i = 0; i < plan->nstubs; i++) {
+        const struct rw_stub *s = &plan->stubs[i];
+        m.stubs[i] = (struct rw_map_stub){object ? 0 : text_va + s->offset, (uint32_t)s->code.len,
+                                          s->key, s->readable, s->nsites,
+                                          (uint16_t)((s->code.has_frame ? RW_MAP_STUB_FRAME : 0) |
+                                                     (s->suppress_gc ? RW_MAP_STUB_SGC : 0))};
+    }
+    m.nstubs = plan->nstubs;
+    for (size_t i = 0; i < scan->nsites; i++) {
+        const struct rw_site *s = &scan->sites[i];
+        if (s->verdict != RW_SITE_OK)
+            continue;
+        struct rw_map_site *ms = &m.sites[m.nsites++];
+        ms->address = object ? s->offset : s->addr;
+        ms->section = object ? img->sec[s->section].name : NULL;
+        ms->stub = s->stub;
+        ms->form = s->form;
+        ms->length = s->length;
+        memcpy(ms->original, s->orig, s->length);
+    }
+    enum rw_err e = rw_map_encode(&m, out, outlen, d);
+    free(m.stubs);
+    free(m.sites);
+    return e;
 }

@@ -60,4 +60,12 @@ enum rw_err rw_map_decode(const uint8_t *data, size_t len, struct rw_map *m,
                           struct rw_diag *d);
 void rw_map_free(struct rw_map *m);
 
+struct rw_plan;
+/* The encoded map of a plan. Linked images: stub addresses are
+ * text_va + stub.offset, site addresses virtual addresses. Objects
+ * (RW_MAP_F_OBJECT): stub addresses 0 (each stub is its own section), site
+ * addresses offsets in the named section. */
+enum rw_err rw_map_from_plan(const struct rw_image *img, const struct rw_plan *plan,
+                             uint64_t text_va, uint8_t **out, size_t *outlen, struct rw_diag *d);
+
 #endif
