@@ -39,6 +39,7 @@ include sig/rules.mk
 include runtime/rules.mk
 include rewriter/rules.mk
 include tests/unit/rules.mk
+include tests/pe/rules.mk
 include tests/gen/rules.mk
 include examples/rules.mk
 include tests/tools/rules.mk

@@ -37,6 +37,7 @@ struct rw_format_ops {
 };
 
 extern const struct rw_format_ops rw_elf_ops;
+extern const struct rw_format_ops rw_pe_ops;
 
 /* Open a file image: read it, pick the back-end by probing, fill the model.
  * helper_name: the helper's C name (NULL: GenericPInvokeCalliHelper). */

@@ -181,9 +181,14 @@ int cmd_inspect(int argc, char **argv)
         if (img.sec[i].name && !strcmp(img.sec[i].name, img.ops->map_section))
             ms = &img.sec[i];
     if (!ms) {
-        if (!json)
+        if (!json) {
+            if (img.ops->describe) { /* e.g. the ReadyToRun header */
+                img.ops->describe(&img, stdout, 0);
+                printf("\n");
+            }
             printf("%s: not rewritten by callirw (no %s section); what scan finds:\n\n", path,
                    img.ops->map_section);
+        }
         rw_image_close(&img);
         int rc = cmd_scan(argc, argv);
         return rc == CALLIRW_EXIT_BAD_INPUT || rc == CALLIRW_EXIT_INTERNAL ? rc : CALLIRW_EXIT_NOTHING;
@@ -194,10 +199,15 @@ int cmd_inspect(int argc, char **argv)
         rw_image_close(&img);
         return CALLIRW_EXIT_BAD_INPUT;
     }
-    if (json)
+    if (json) {
         print_json(&img, &m);
-    else
+    } else {
         print_text(&img, &m, disasm);
+        if (img.ops->describe) {
+            printf("\n");
+            img.ops->describe(&img, stdout, 0);
+        }
+    }
     rw_map_free(&m);
     rw_image_close(&img);
     return CALLIRW_EXIT_OK;

@@ -131,6 +131,7 @@ enum rw_err rw_image_normalize(struct rw_image *img, struct rw_diag *d)
 
 static const struct rw_format_ops *const backends[] = {
     &rw_elf_ops,
+    &rw_pe_ops,
 };
 
 enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *helper_name,
@@ -178,7 +179,7 @@ enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *he
         }
     }
     rw_image_close(img);
-    return rw_fail(d, RW_E_FORMAT, "not an ELF file (PE/COFF and Mach-O are not supported yet)");
+    return rw_fail(d, RW_E_FORMAT, "not an ELF or PE/COFF file (Mach-O is not supported yet)");
 }
 
 void rw_image_close(struct rw_image *img)

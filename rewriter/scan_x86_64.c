@@ -205,10 +205,13 @@ static int const_slot(const struct rw_image *img, uint64_t va)
 static int helper_slot(const struct x86 *x, uint64_t va, int base_only)
 {
     const struct rw_image *img = x->img;
-    if (!const_slot(img, va))
-        return 0;
+    /* Slots the back-end names are filled with the helper by the loader or
+     * the runtime, even in writable data (delay-load IATs, ReadyToRun
+     * import cells); any other slot must be constant to be trusted. */
     if (has_u64(x->hslot, x->nhslot, va))
         return 1;
+    if (!const_slot(img, va))
+        return 0;
     uint64_t v;
     if (!img->ops || !img->ops->read_pointer || img->ops->read_pointer(img, va, &v) != RW_OK)
         return 0;

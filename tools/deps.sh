@@ -17,7 +17,7 @@ PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # arm64 ELF builds
   qemu-user                    # runs arm64 ELF (qemu-aarch64)
   libunicorn-dev               # runs fragments of Mach-O / arm64 PE images
-  jq                           # reads JSON outputs in the tests
+  jq python3                    # test scripts (JSON, byte surgery, cross-checks)
 )
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${PACKAGES[@]}"; exit 0; fi
