@@ -20,6 +20,15 @@ enum {
     DWARF_X86_RA = 16,
 };
 
+/* arm64 (AAPCS64 and Apple arm64 share them): x0-x30 are DWARF 0-30, sp 31;
+ * instructions are 4 bytes, so advances count in units of 4. */
+enum { DWARF_A64_SP = 31, DWARF_A64_RA = 30, A64_CODE_ALIGN = 4 };
+
+static int is_a64(enum calli_abi abi)
+{
+    return abi == CALLI_ABI_AAPCS64 || abi == CALLI_ABI_APPLE_ARM64;
+}
+
 /* Hardware register number -> DWARF x86-64 register number. */
 static const uint8_t x86_dwarf[16] = {0, 2, 1, 3, 7, 6, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15};
 
@@ -94,8 +103,34 @@ static enum cfi_err finish_entry(struct cfi_buf *b, size_t start)
     return e;
 }
 
+/* The arm64 CIE: code alignment 4, data alignment -8, return address
+ * column 30 (x30), initial rule CFA = sp + 0 (x30 holds the return address,
+ * no register is saved yet). */
+static enum cfi_err cie_a64(struct cfi_buf *b, size_t *cie_off)
+{
+    size_t start = b->len;
+    enum cfi_err e = put32(b, 0);                 /* length, filled below */
+    if (!e) e = put32(b, 0);                      /* CIE id */
+    if (!e) e = put8(b, 1);                       /* version */
+    if (!e) e = put(b, "zR", 3);                  /* augmentation */
+    if (!e) e = uleb(b, A64_CODE_ALIGN);          /* code alignment */
+    if (!e) e = sleb(b, -8);                      /* data alignment */
+    if (!e) e = put8(b, DWARF_A64_RA);            /* return address column */
+    if (!e) e = uleb(b, 1);                       /* augmentation data length */
+    if (!e) e = put8(b, DW_EH_PE_pcrel_sdata4);   /* FDE pointer encoding */
+    if (!e) e = put8(b, DW_CFA_def_cfa);          /* CFA = sp + 0 */
+    if (!e) e = uleb(b, DWARF_A64_SP);
+    if (!e) e = uleb(b, 0);
+    if (!e) e = finish_entry(b, start);
+    if (!e && cie_off)
+        *cie_off = start;
+    return e;
+}
+
 enum cfi_err cfi_dwarf_cie(struct cfi_buf *b, enum calli_abi abi, size_t *cie_off)
 {
+    if (is_a64(abi))
+        return cie_a64(b, cie_off);
     if (abi != CALLI_ABI_SYSV_X64)
         return CFI_E_ABI;
     size_t start = b->len;
@@ -156,8 +191,125 @@ static void arg(struct prog *p, uint64_t v)
         p->e = uleb(p->b, v);
 }
 
+/* One DW_CFA instruction at p->pc, preceded by the advance to it in
+ * units of A64_CODE_ALIGN. */
+static void a64_op(struct prog *p, unsigned opcode)
+{
+    if (p->e)
+        return;
+    uint32_t d = (p->pc - p->loc) / A64_CODE_ALIGN;
+    if (d == 0) {
+    } else if (d < 64) {
+        p->e = put8(p->b, DW_CFA_advance_loc | d);
+    } else if (d < 256) {
+        p->e = put8(p->b, DW_CFA_advance_loc1);
+        if (!p->e) p->e = put8(p->b, d);
+    } else if (d < 65536) {
+        p->e = put8(p->b, DW_CFA_advance_loc2);
+        if (!p->e) p->e = put(p->b, (uint8_t[]){(uint8_t)d, (uint8_t)(d >> 8)}, 2);
+    } else {
+        p->e = put8(p->b, DW_CFA_advance_loc4);
+        if (!p->e) p->e = put32(p->b, d);
+    }
+    p->loc = p->pc;
+    if (!p->e)
+        p->e = put8(p->b, opcode);
+}
+
+/* arm64: replay the machine actions of each pc (all steps sharing a
+ * pc_off take effect together), then emit only the rules that changed: the
+ * CFA (on x29 once the frame pointer is set, else on sp) and, per register,
+ * "saved at CFA-n" or "restored". */
+static enum cfi_err program_a64(const struct stub_code *code, struct cfi_buf *b)
+{
+    int64_t sp_off = 0;     /* CFA - sp */
+    int fp_set = 0;
+    unsigned fp_reg = 0;
+    int64_t fp_off = 0;     /* CFA - fp */
+    int64_t saved[31] = {0}, emitted[31] = {0}; /* CFA-relative (negative); 0: not saved */
+    unsigned cfa_reg = DWARF_A64_SP;
+    int64_t cfa_off = 0;
+    struct prog p = {b, 0, 0, CFI_OK};
+    size_t start = b->len;
+
+    for (size_t i = 0; i < code->nunwind && !p.e;) {
+        uint32_t pc = code->unwind[i].pc_off;
+        if (pc < p.pc || pc > code->len || pc % A64_CODE_ALIGN)
+            goto bad;
+        for (; i < code->nunwind && code->unwind[i].pc_off == pc; i++) {
+            const struct stub_unwind_step *s = &code->unwind[i];
+            if (s->reg > 30 && s->op != STUB_UW_ALLOC && s->op != STUB_UW_FREE)
+                goto bad;
+            switch (s->op) {
+            case STUB_UW_ALLOC: sp_off += s->value; break;
+            case STUB_UW_FREE: sp_off -= s->value; break;
+            case STUB_UW_SAVE:
+                saved[s->reg] = s->value - sp_off; /* at sp + value = CFA - sp_off + value */
+                if (saved[s->reg] >= 0 || saved[s->reg] % 8)
+                    goto bad;
+                break;
+            case STUB_UW_SET_FP:
+                fp_set = 1;
+                fp_reg = s->reg;
+                fp_off = sp_off - s->value;
+                break;
+            case STUB_UW_SP_FROM_FP:
+                if (!fp_set)
+                    goto bad;
+                sp_off = fp_off - s->value;
+                break;
+            case STUB_UW_RELOAD:
+                saved[s->reg] = 0;
+                if (fp_set && s->reg == fp_reg)
+                    fp_set = 0;
+                break;
+            default: goto bad; /* PUSH / POP: not arm64 */
+            }
+            if (sp_off < 0 || sp_off % 16)
+                goto bad;
+        }
+        p.pc = pc;
+        unsigned want_reg = fp_set ? fp_reg : DWARF_A64_SP;
+        int64_t want_off = fp_set ? fp_off : sp_off;
+        if (want_off < 0)
+            goto bad;
+        if (want_reg != cfa_reg && want_off != cfa_off) {
+            a64_op(&p, DW_CFA_def_cfa);
+            arg(&p, want_reg);
+            arg(&p, (uint64_t)want_off);
+        } else if (want_reg != cfa_reg) {
+            a64_op(&p, DW_CFA_def_cfa_register);
+            arg(&p, want_reg);
+        } else if (want_off != cfa_off) {
+            a64_op(&p, DW_CFA_def_cfa_offset);
+            arg(&p, (uint64_t)want_off);
+        }
+        cfa_reg = want_reg;
+        cfa_off = want_off;
+        for (unsigned r = 0; r < 31; r++) {
+            if (saved[r] == emitted[r])
+                continue;
+            if (saved[r]) {
+                a64_op(&p, DW_CFA_offset | r);
+                arg(&p, (uint64_t)(-saved[r] / 8));
+            } else {
+                a64_op(&p, DW_CFA_restore | r);
+            }
+            emitted[r] = saved[r];
+        }
+    }
+    if (p.e)
+        b->len = start;
+    return p.e;
+bad:
+    b->len = start;
+    return CFI_E_UNWIND;
+}
+
 enum cfi_err cfi_dwarf_program(const struct stub_code *code, struct cfi_buf *b)
 {
+    if (is_a64(code->abi))
+        return program_a64(code, b);
     if (code->abi != CALLI_ABI_SYSV_X64)
         return CFI_E_ABI;
     /* cfa_reg/cfa_off: the current CFA rule; sp_off = CFA - rsp;
@@ -238,7 +390,7 @@ bad:
 enum cfi_err cfi_dwarf_fde(struct cfi_buf *b, size_t cie_off, const struct stub_code *code,
                            uint64_t base, uint64_t func, size_t *pc_field)
 {
-    if (code->abi != CALLI_ABI_SYSV_X64)
+    if (code->abi != CALLI_ABI_SYSV_X64 && !is_a64(code->abi))
         return CFI_E_ABI;
     if (cie_off > b->len || code->len > UINT32_MAX)
         return CFI_E_UNWIND;

@@ -117,9 +117,9 @@ enum stub_err stub_generate(enum calli_abi abi, const struct calli_sig *sig, int
     case CALLI_ABI_WIN_X64:
         return stub_fail(err, errcap, STUB_E_ABI, "stubs are not implemented for Microsoft x64 yet");
     case CALLI_ABI_AAPCS64:
-        return stub_fail(err, errcap, STUB_E_ABI, "stubs are not implemented for AAPCS64 yet");
     case CALLI_ABI_APPLE_ARM64:
-        return stub_fail(err, errcap, STUB_E_ABI, "stubs are not implemented for Apple arm64 yet");
+        e = stub_gen_aarch64(abi, sig, suppress_gc, opts ? opts : &none, out, err, errcap);
+        break;
     default:
         return stub_fail(err, errcap, STUB_E_ABI, "unknown ABI %d", (int)abi);
     }

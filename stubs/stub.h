@@ -46,7 +46,8 @@ const char *stub_strerror(enum stub_err err);
 
 struct stub_opts {
     int ibt; /* x86-64: the stub starts with endbr64 (image marked for IBT) */
-    int bti; /* arm64: the stub starts with bti c (image marked for BTI) */
+    int bti; /* arm64: the stub starts with bti c and tail-branches through
+                x16 (image marked for BTI) */
 };
 
 /* Registers in unwind steps: the ISA's own register numbers, i.e. the
@@ -59,6 +60,11 @@ enum stub_x86_reg {
     STUB_X86_R8 = 8, /* ... */ STUB_X86_R12 = 12, STUB_X86_R13 = 13,
     STUB_X86_R14 = 14, STUB_X86_R15 = 15,
 };
+/* arm64: x0-x30 are 0-30, 31 is sp (never saved, only in the unwind
+ * state). The generator saves only these. */
+enum stub_a64_reg {
+    STUB_A64_X19 = 19, STUB_A64_X20 = 20, STUB_A64_FP = 29, STUB_A64_LR = 30, STUB_A64_SP = 31,
+};
 
 /* Unwind description: what each prologue/epilogue instruction does to the
  * stack pointer, the frame pointer and the callee-saved registers, as
@@ -67,7 +73,8 @@ enum stub_x86_reg {
  * first pc at which the effect is visible - the DWARF advance_loc and Win64
  * CodeOffset convention). Several steps may share a pc_off (x86 `leave` is
  * SP_FROM_FP 0 then POP rbp). At offset 0 the state is the ABI's entry
- * state (x86-64: CFA = rsp + 8, return address at CFA - 8).
+ * state (x86-64: CFA = rsp + 8, return address at CFA - 8; arm64: CFA = sp,
+ * return address in x30).
  *
  * Steps never describe code after the final return: a stub's framed region
  * runs from frame_start to the end of the code. Code before frame_start
@@ -82,6 +89,9 @@ enum stub_unwind_op {
     STUB_UW_POP,        /* pop reg: reg restored from [sp], sp += 8 */
     STUB_UW_RELOAD,     /* reg restored from its save slot (`mov rbx,[rbp-8]`);
                            sp unchanged */
+    STUB_UW_SAVE,       /* reg saved at [sp + value], sp unchanged (arm64
+                           `stp x29, x30, [sp, #-16]!` is ALLOC 16, SAVE x29 0,
+                           SAVE x30 8, all at the end of the one instruction) */
 };
 
 struct stub_unwind_step {
@@ -106,14 +116,17 @@ struct stub_code {
     uint32_t frame_size;    /* has_frame: bytes between the CFA and sp in the body
                                (return address, saved registers and locals) */
     uint32_t saved_regs;    /* has_frame: bit mask of callee-saved registers the
-                               prologue pushes (1u << enum stub_x86_reg) */
+                               prologue pushes or saves (1u << enum stub_x86_reg;
+                               arm64: 1u << x register number, x29 and x30
+                               included) */
 
     struct stub_unwind_step *unwind; /* heap; nunwind steps, by pc_off */
     size_t nunwind, unwind_cap;
 };
 
-/* Generate the stub for one key. abi: the image's ABI (only
- * CALLI_ABI_SYSV_X64 is implemented; others return STUB_E_ABI). sig: a
+/* Generate the stub for one key. abi: the image's ABI (CALLI_ABI_SYSV_X64,
+ * CALLI_ABI_AAPCS64 and CALLI_ABI_APPLE_ARM64 are implemented;
+ * CALLI_ABI_WIN_X64 returns STUB_E_ABI). sig: a
  * signature as calli_sig_parse produces it (the calling convention and the
  * pointees are ignored). suppress_gc: the key's SUPPRESS_GC_TRANSITION bit.
  * opts may be null (no landing pad). On success *out owns heap memory (free
