@@ -83,8 +83,6 @@ static enum rw_err elf_open(struct rw_image *img, struct rw_diag *d)
 static enum rw_err elf_write(const struct rw_image *img, const struct rw_plan *plan,
                              struct rw_buf *out, struct rw_diag *d)
 {
-    if (img->machine != RW_MACH_X86_64)
-        return rw_fail(d, RW_E_UNSUPPORTED, "rewriting arm64 ELF images is not implemented yet");
     return img->kind == RW_KIND_OBJECT ? rw_elf_write_object(img, plan, out, d)
                                        : rw_elf_write_linked(img, plan, out, d);
 }

@@ -346,6 +346,38 @@ static enum rw_err patch_x86(struct lw *w, uint8_t *out, const struct rw_site *s
     return RW_OK;
 }
 
+/* Patch one arm64 site: BL/B get a new imm26; BLR/BR xN become BL/B at the
+ * same address (the return address, site + 4, is unchanged; xN keeps the
+ * value the block loaded, which nothing after the call relies on). */
+static enum rw_err patch_a64(struct lw *w, uint8_t *out, const struct rw_site *s, uint64_t text_va)
+{
+    const struct rw_section *sec = &w->img->sec[s->section];
+    if (sec->id >= w->shnum || s->length != 4)
+        return rw_fail(w->d, RW_E_INTERNAL, "arm64 site of %u bytes", s->length);
+    uint64_t foff = w->sh[sec->id].sh_offset + s->offset;
+    if (!in_file(w, foff, 4) || memcmp(w->in + foff, s->orig, 4))
+        return rw_fail(w->d, RW_E_INTERNAL, "site 0x%llx: bytes differ from the scan",
+                       (unsigned long long)s->addr);
+    int64_t delta = (int64_t)(text_va + w->plan->stubs[s->stub].offset - s->addr);
+    if (delta % 4 || delta < -(INT64_C(1) << 27) || delta >= (INT64_C(1) << 27))
+        return rw_fail(w->d, RW_E_NOROOM,
+                       "site 0x%llx is out of BL range (128 MiB) of its stub; range-extension "
+                       "veneers are not implemented yet",
+                       (unsigned long long)s->addr);
+    uint32_t op = s->form == RW_FORM_BL || s->form == RW_FORM_BLR ? 0x94000000u : 0x14000000u;
+    if (s->form != RW_FORM_BL && s->form != RW_FORM_B && s->form != RW_FORM_BLR &&
+        s->form != RW_FORM_BR)
+        return rw_fail(w->d, RW_E_INTERNAL, "site form %u on arm64", s->form);
+    wr32(out + foff, op | ((uint32_t)(delta >> 2) & 0x03ffffffu));
+    return RW_OK;
+}
+
+static enum rw_err patch_site(struct lw *w, uint8_t *out, const struct rw_site *s, uint64_t text_va)
+{
+    return w->img->machine == RW_MACH_AARCH64 ? patch_a64(w, out, s, text_va)
+                                              : patch_x86(w, out, s, text_va);
+}
+
 /* Symbols defined in a section that moved follow it. */
 static void move_symbols(const struct lw *w, uint8_t *out, size_t symsec, const int64_t *shift)
 {
@@ -472,7 +504,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     /* Sites. */
     for (size_t i = 0; i < plan->scan->nsites; i++) {
         const struct rw_site *s = &plan->scan->sites[i];
-        if (s->verdict == RW_SITE_OK && (e = patch_x86(&w, o, s, text_va)))
+        if (s->verdict == RW_SITE_OK && (e = patch_site(&w, o, s, text_va)))
             goto done;
     }
 

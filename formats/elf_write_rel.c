@@ -140,6 +140,15 @@ static enum rw_err load(struct ow *w)
     return RW_OK;
 }
 
+/* The SHT_RELA section applying to section `target`, or 0. */
+static size_t rela_for(const struct ow *w, uint32_t target)
+{
+    for (size_t i = 1; i < w->shnum; i++)
+        if (w->sh[i].sh_type == SHT_RELA && w->sh[i].sh_info == target)
+            return i;
+    return 0;
+}
+
 /* Find the RELA entry patching (section id, offset): returns its file offset. */
 static enum rw_err find_rela(struct ow *w, uint32_t target, uint64_t off, uint64_t *foff)
 {
@@ -176,6 +185,8 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
     uint8_t *map = NULL;
     size_t map_len = 0;
     struct rw_buf eh = {0};
+    struct rw_buf *grow = NULL;  /* arm64: relocations to append, per .rela section */
+    uint64_t *grow_off = NULL, *grow_size = NULL;
 
     if ((e = load(&w)))
         goto done;
@@ -223,13 +234,14 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
             eh.len = 0;
             if ((e = rw_elf_fde_for_object(img, &s->code, &eh, &pc_field, d)))
                 goto done;
+            int a64 = img->machine == RW_MACH_AARCH64;
             if ((e = put_tail(&w, eh.data, eh.len, 8, &off)) ||
-                (e = add_section(&w, ".eh_frame", (Elf64_Shdr){0, SHT_X86_64_UNWIND,
+                (e = add_section(&w, ".eh_frame", (Elf64_Shdr){0, a64 ? SHT_PROGBITS : SHT_X86_64_UNWIND,
                                                                SHF_ALLOC | SHF_GROUP, 0, off,
                                                                eh.len, 0, 0, 8, 0},
                                  &ehs)))
                 goto done;
-            Elf64_Rela r = {pc_field, ELF64_R_INFO(stub_sym[i], R_X86_64_PC32), 0};
+            Elf64_Rela r = {pc_field, ELF64_R_INFO(stub_sym[i], a64 ? R_AARCH64_PREL32 : R_X86_64_PC32), 0};
             if ((e = put_tail(&w, &r, sizeof r, 8, &off)) ||
                 (e = add_section(&w, ".rela.eh_frame",
                                  (Elf64_Shdr){0, SHT_RELA, SHF_INFO_LINK | SHF_GROUP, 0, off,
@@ -257,6 +269,55 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
         if (rw_buf_append(&w.syms, &sym, sizeof sym)) {
             e = oom(&w);
             goto done;
+        }
+    }
+
+    /* arm64 BLR/BR sites become BL/B, which need a relocation of their own
+     * (the adrp/ldr that loaded the register keep theirs): each is appended
+     * to the .rela section of the site's section, which moves to the tail. */
+    if (img->machine == RW_MACH_AARCH64) {
+        grow = calloc(w.shnum, sizeof *grow);
+        grow_off = calloc(w.shnum, sizeof *grow_off);
+        grow_size = calloc(w.shnum, sizeof *grow_size);
+        if (!grow || !grow_off || !grow_size) {
+            e = oom(&w);
+            goto done;
+        }
+        for (size_t i = 0; i < plan->scan->nsites; i++) {
+            const struct rw_site *s = &plan->scan->sites[i];
+            if (s->verdict != RW_SITE_OK || (s->form != RW_FORM_BLR && s->form != RW_FORM_BR))
+                continue;
+            size_t rs = rela_for(&w, img->sec[s->section].id);
+            if (!rs) {
+                e = rw_fail(d, RW_E_UNSUPPORTED, "section %s has no relocation section to extend",
+                            img->sec[s->section].name);
+                goto done;
+            }
+            Elf64_Rela r = {s->offset, ELF64_R_INFO(stub_sym[s->stub], s->form == RW_FORM_BLR
+                                                                           ? R_AARCH64_CALL26
+                                                                           : R_AARCH64_JUMP26), 0};
+            if (rw_buf_append(&grow[rs], &r, sizeof r)) {
+                e = oom(&w);
+                goto done;
+            }
+        }
+        for (size_t i = 0; i < w.shnum; i++) {
+            if (!grow[i].len)
+                continue;
+            struct rw_buf all = {0};
+            uint64_t noff;
+            if (rw_buf_append(&all, w.in + w.sh[i].sh_offset, w.sh[i].sh_size) ||
+                rw_buf_append(&all, grow[i].data, grow[i].len)) {
+                rw_buf_free(&all);
+                e = oom(&w);
+                goto done;
+            }
+            e = put_tail(&w, all.data, all.len, 8, &noff);
+            grow_off[i] = noff;
+            grow_size[i] = all.len;
+            rw_buf_free(&all);
+            if (e)
+                goto done;
         }
     }
 
@@ -299,7 +360,9 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
         if (s->verdict != RW_SITE_OK)
             continue;
         const struct rw_section *sec = &img->sec[s->section];
-        if (s->reloc >= img->nrel || sec->id >= w.shnum) {
+        int needs_reloc = !(img->machine == RW_MACH_AARCH64 &&
+                            (s->form == RW_FORM_BLR || s->form == RW_FORM_BR));
+        if ((needs_reloc && s->reloc >= img->nrel) || sec->id >= w.shnum) {
             e = rw_fail(d, RW_E_INTERNAL, "site without its relocation");
             goto done;
         }
@@ -307,6 +370,32 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
         if (!in_file(&w, foff, s->length) || memcmp(w.in + foff, s->orig, s->length)) {
             e = rw_fail(d, RW_E_INTERNAL, "site bytes differ from the scan");
             goto done;
+        }
+        if (img->machine == RW_MACH_AARCH64) {
+            if (s->length != 4) {
+                e = rw_fail(d, RW_E_INTERNAL, "arm64 site of %u bytes", s->length);
+                goto done;
+            }
+            if (s->form == RW_FORM_BLR || s->form == RW_FORM_BR) {
+                /* BL/B with imm26 0; the relocation was appended above */
+                uint32_t ins = s->form == RW_FORM_BLR ? 0x94000000u : 0x14000000u;
+                memcpy(o + foff, &ins, 4);
+                continue;
+            }
+            if (s->form != RW_FORM_BL && s->form != RW_FORM_B) {
+                e = rw_fail(d, RW_E_INTERNAL, "site form %u in an arm64 object", s->form);
+                goto done;
+            }
+            uint64_t roff = 0;
+            if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff)))
+                goto done;
+            Elf64_Rela r;
+            memcpy(&r, o + roff, sizeof r);
+            r.r_info = ELF64_R_INFO(stub_sym[s->stub],
+                                    s->form == RW_FORM_BL ? R_AARCH64_CALL26 : R_AARCH64_JUMP26);
+            r.r_addend = 0;
+            memcpy(o + roff, &r, sizeof r);
+            continue;
         }
         /* (length - 5) nops + E8/E9; the field (the last 4 bytes) and its
          * relocation stay where they are (scan.h). */
@@ -333,6 +422,11 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
     Elf64_Shdr *ns = (Elf64_Shdr *)(o + shoff);
     memcpy(ns, w.sh, w.shnum * sizeof(Elf64_Shdr));
     memcpy(ns + w.shnum, w.shdrs.data, w.shdrs.len);
+    for (size_t i = 0; grow && i < w.shnum; i++)
+        if (grow[i].len) {
+            ns[i].sh_offset = grow_off[i];
+            ns[i].sh_size = grow_size[i];
+        }
     ns[w.symtab].sh_offset = symoff;
     ns[w.symtab].sh_size = w.syms.len;
     ns[w.strtab].sh_offset = stroff;
@@ -345,6 +439,11 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
     out->len = total;
     e = RW_OK;
 done:
+    for (size_t i = 0; grow && i < w.shnum; i++)
+        rw_buf_free(&grow[i]);
+    free(grow);
+    free(grow_off);
+    free(grow_size);
     free(stub_sym);
     free(map);
     rw_buf_free(&eh);
