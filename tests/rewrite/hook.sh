@@ -24,6 +24,11 @@ LIEF=$ROOT/build/tools/lief_check
 log=${REWRITE_LOG:-/dev/null}
 d=$GEN_DIR
 note() { echo "$GEN_SEED $GEN_MODE $*" >> "$log"; }
+# how programs of this target run, and its binutils
+case "$GEN_TARGET" in
+  aarch64-linux) RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"; STRIP=aarch64-linux-gnu-strip; NM=aarch64-linux-gnu-nm ;;
+  *) RUN=""; STRIP=strip; NM=nm ;;
+esac
 fail() { echo "rewrite hook: seed $GEN_SEED ($GEN_MODE): $*" >&2; exit 1; }
 
 # In mode shared-sites the sites live in libprog.so, loaded by the launcher
@@ -60,11 +65,11 @@ if "$C" rewrite "$in" -o "$out_img" > "$d/rewrite.log" 2>&1; then
   # the rewritten image, stripped, must still run the same
   mkdir -p "$d/stripped"
   if [ "$GEN_MODE" = shared-sites ]; then
-    cp "$exe" "$d/stripped/prog"; strip -o "$d/stripped/libprog.so" "$out"
+    cp "$exe" "$d/stripped/prog"; $STRIP -o "$d/stripped/libprog.so" "$out"
   else
-    strip -o "$d/stripped/prog" "$out"
+    $STRIP -o "$d/stripped/prog" "$out"
   fi
-  set +e; timeout 60 "$d/stripped/prog" > "$d/out-stripped.txt" 2>&1; rc=$?; set -e
+  set +e; timeout 60 $RUN "$d/stripped/prog" > "$d/out-stripped.txt" 2>&1; rc=$?; set -e
   [ "$rc" = 0 ] && cmp -s "$d/out-stripped.txt" "$d/expected.txt" ||
     fail "the rewritten image does not run the same after strip (exit $rc)"
   set +e; "$C" rewrite "$out" -o "$d/again" > /dev/null 2>&1; rc=$?; set -e
@@ -94,8 +99,8 @@ relink() { # relink DIR [LINKER-FLAG]
   CALLI_ROOT=$ROOT sh "$d/build-$1.sh" > "$d/build-$1.log" 2>&1 ||
     { cat "$d/build-$1.log" >&2; fail "linking the rewritten sites.o ($1) failed"; }
   [ "$GEN_MODE" = shared-sites ] && bin=$d/$1/libprog.so || bin=$d/$1/prog
-  nm "$bin" | grep -q __callirw_stub_ || fail "the relinked program ($1) has no stubs"
-  set +e; timeout 60 "$d/$1/prog" > "$d/out-$1.txt" 2> "$d/err-$1.txt"; rc=$?; set -e
+  $NM "$bin" | grep -q __callirw_stub_ || fail "the relinked program ($1) has no stubs"
+  set +e; timeout 60 $RUN "$d/$1/prog" > "$d/out-$1.txt" 2> "$d/err-$1.txt"; rc=$?; set -e
   [ "$rc" = 0 ] || fail "the program linked from the rewritten sites.o ($1) exits $rc"
   cmp -s "$d/out-$1.txt" "$d/expected.txt" || fail "the program linked from the rewritten sites.o ($1) prints something else"
 }
