@@ -34,21 +34,7 @@ int elf_grow(void **arr, size_t *cap, size_t n, size_t esz)
 static void elf_close(struct rw_image *img)
 {
     struct elf_state *st = elf_st(img);
-    free(img->sec);
-    free(img->sym);
-    free(img->rel);
-    free(img->func);
-    free(img->helper.syms);
-    free(img->helper.imp_syms);
-    free(img->helper.addrs);
-    free(img->helper.slots);
-    free(img->helper.plt_secs);
-    img->sec = NULL;
-    img->sym = NULL;
-    img->rel = NULL;
-    img->func = NULL;
-    img->nsec = img->nsym = img->nrel = img->nfunc = 0;
-    memset(&img->helper, 0, sizeof img->helper);
+    rw_image_free_model(img);
     if (st) {
         if (st->elf)
             elf_end(st->elf);

@@ -258,21 +258,7 @@ int pe_in_slot_range(const struct pe_state *st, uint64_t rva)
 static void pe_close(struct rw_image *img)
 {
     struct pe_state *st = pe_st(img);
-    free(img->sec);
-    free(img->sym);
-    free(img->rel);
-    free(img->func);
-    free(img->helper.syms);
-    free(img->helper.imp_syms);
-    free(img->helper.addrs);
-    free(img->helper.slots);
-    free(img->helper.plt_secs);
-    img->sec = NULL;
-    img->sym = NULL;
-    img->rel = NULL;
-    img->func = NULL;
-    img->nsec = img->nsym = img->nrel = img->nfunc = 0;
-    memset(&img->helper, 0, sizeof img->helper);
+    rw_image_free_model(img);
     if (st) {
         free(st->symmap);
         free(st->dlls);

@@ -191,3 +191,22 @@ void rw_image_close(struct rw_image *img)
     img->data = NULL;
     img->ops = NULL;
 }
+
+void rw_image_free_model(struct rw_image *img)
+{
+    free(img->sec);
+    free(img->sym);
+    free(img->rel);
+    free(img->func);
+    free(img->helper.syms);
+    free(img->helper.imp_syms);
+    free(img->helper.addrs);
+    free(img->helper.slots);
+    free(img->helper.plt_secs);
+    img->sec = NULL;
+    img->sym = NULL;
+    img->rel = NULL;
+    img->func = NULL;
+    img->nsec = img->nsym = img->nrel = img->nfunc = 0;
+    memset(&img->helper, 0, sizeof img->helper);
+}

@@ -177,6 +177,10 @@ struct rw_image {
     void *backend; /* the back-end's private state */
 };
 
+/* Free the model's arrays (sections, symbols, relocations, functions, the
+ * helper's lists) and empty them; for back-ends' close. */
+void rw_image_free_model(struct rw_image *img);
+
 /* Bounds-checked access to the model. Each returns NULL / -1 when the range
  * is not entirely inside one section's file data. */
 const uint8_t *rw_section_bytes(const struct rw_image *img, uint32_t sec,
