@@ -45,6 +45,7 @@ include tests/gen/rules.mk
 include examples/rules.mk
 include tests/tools/rules.mk
 include tests/elf/rules.mk
+include tests/elf_a64/rules.mk
 include tests/unwind/rules.mk
 include tests/rewrite/rules.mk
 

@@ -15,6 +15,16 @@
 
 #include "elf_priv.h"
 
+/* AArch64 types read here beyond elf_priv.h's (their numbers from the
+ * AArch64 ELF ABI, as in elf.h). */
+#define ELF_R_AARCH64_ABS32 258
+#define ELF_R_AARCH64_PREL64 260
+#define ELF_R_AARCH64_ADR_PREL_LO21 274
+#define ELF_R_AARCH64_ADR_PREL_PG_HI21_NC 276
+#define ELF_R_AARCH64_TSTBR14 279
+#define ELF_R_AARCH64_CONDBR19 280
+#define ELF_R_AARCH64_GOT_LD_PREL19 309
+
 static uint32_t kind_of(enum rw_machine m, uint32_t type)
 {
     if (m == RW_MACH_X86_64) {
@@ -33,7 +43,8 @@ static uint32_t kind_of(enum rw_machine m, uint32_t type)
     switch (type) {
     case ELF_R_AARCH64_CALL26: return RW_R_A64_CALL26;
     case ELF_R_AARCH64_JUMP26: return RW_R_A64_JUMP26;
-    case ELF_R_AARCH64_ADR_PREL_PG_HI21: return RW_R_A64_PAGE21;
+    case ELF_R_AARCH64_ADR_PREL_PG_HI21:
+    case ELF_R_AARCH64_ADR_PREL_PG_HI21_NC: return RW_R_A64_PAGE21;
     case ELF_R_AARCH64_ADD_ABS_LO12_NC:
     case ELF_R_AARCH64_LDST8_ABS_LO12_NC:
     case ELF_R_AARCH64_LDST16_ABS_LO12_NC:
@@ -71,10 +82,17 @@ static unsigned field_size(enum rw_machine m, uint32_t type)
     }
     switch (type) {
     case ELF_R_AARCH64_ABS64:
+    case ELF_R_AARCH64_PREL64:
     case ELF_R_AARCH64_GLOB_DAT:
     case ELF_R_AARCH64_JUMP_SLOT:
     case ELF_R_AARCH64_RELATIVE:
     case ELF_R_AARCH64_IRELATIVE: return 8;
+    case ELF_R_AARCH64_ABS32:
+    case ELF_R_AARCH64_ADR_PREL_LO21:
+    case ELF_R_AARCH64_ADR_PREL_PG_HI21_NC:
+    case ELF_R_AARCH64_TSTBR14:
+    case ELF_R_AARCH64_CONDBR19:
+    case ELF_R_AARCH64_GOT_LD_PREL19:
     case ELF_R_AARCH64_PREL32:
     case ELF_R_AARCH64_CALL26:
     case ELF_R_AARCH64_JUMP26:

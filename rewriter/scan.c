@@ -10,6 +10,7 @@
 #include "cookie.h"
 #include "scan_priv.h"
 
+
 const char *rw_site_form_name(unsigned form)
 {
     switch (form) {
@@ -151,7 +152,7 @@ enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struc
         e = rw_scan_x86_64(img, out, d);
         break;
     case RW_MACH_AARCH64:
-        e = rw_fail(d, RW_E_UNSUPPORTED, "arm64 images cannot be scanned yet");
+        e = rw_scan_aarch64(img, out, d);
         break;
     default:
         e = rw_fail(d, RW_E_UNSUPPORTED, "unknown machine");
@@ -165,8 +166,11 @@ enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struc
         struct rw_site *s = &out->sites[i];
         rw_cookie_check_site(img, s);
         /* A rewrite retargets the call's relocation; an object call that the
-         * assembler resolved (helper in the same section) has none. */
-        if (s->verdict == RW_SITE_OK && img->kind == RW_KIND_OBJECT && s->reloc == RW_NONE)
+         * assembler resolved (helper in the same section) has none. (arm64
+         * BLR/BR never carry one: the rewrite turns them into BL/B with a
+         * new CALL26/JUMP26 relocation at the same offset.) */
+        if (s->verdict == RW_SITE_OK && img->kind == RW_KIND_OBJECT && s->reloc == RW_NONE &&
+            s->form != RW_FORM_BLR && s->form != RW_FORM_BR)
             rw_site_set(s, RW_SITE_NO_RELOCATION,
                         "the call has no relocation (the helper is defined in the same section): "
                         "there is nothing to retarget");

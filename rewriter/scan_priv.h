@@ -21,5 +21,6 @@ const char *rw_loc(const struct rw_image *img, uint32_t sec, uint64_t off, char 
  * not rewritable for a reason of their own, the verdict. Cookie contents are
  * checked afterwards by the driver. */
 enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d);
+enum rw_err rw_scan_aarch64(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d);
 
 #endif
