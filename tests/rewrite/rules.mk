@@ -28,3 +28,17 @@ CHECK_TARGETS := $(filter-out check-gen-x86_64-linux,$(CHECK_TARGETS)) check-rew
 check-rewrite-props: $(B)/asan/callirw $(ELFT)/pie-import
 	@tests/rewrite/props.sh $(B)
 CHECK_TARGETS += check-rewrite-props
+
+# The same for arm64 ELF, run under qemu-aarch64: modes nopie (30% -static)
+# and pie. Subsumes check-gen-aarch64-linux.
+REWRITE_MODES_A64 := nopie pie
+.PHONY: check-rewrite-aarch64-linux
+check-rewrite-aarch64-linux: $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a $(B)/asan/callirw $(B)/tools/lief_check
+	@mkdir -p $(dir $(REWRITE_LOG)); rm -f $(REWRITE_LOG).a64
+	@set -e; for m in $(REWRITE_MODES_A64); do \
+	  REWRITE_LOG=$(abspath $(REWRITE_LOG)).a64 $(GEN_RUN) --no-build-gen --target aarch64-linux --mode $$m \
+	    --count $(SEEDS) --post-build $(abspath tests/rewrite/hook.sh); \
+	done
+	@echo "check-rewrite-aarch64: per mode, what was rewritten:"
+	@awk '{ print "  " $$2 " " $$3 " " $$4 }' $(REWRITE_LOG).a64 | sort | uniq -c
+CHECK_TARGETS := $(filter-out check-gen-aarch64-linux,$(CHECK_TARGETS)) check-rewrite-aarch64-linux
