@@ -110,9 +110,9 @@ static int width(int w, const char *s)
 
 static void print_text(const struct rw_image *img, const struct rw_scan *sc, FILE *out)
 {
-    fprintf(out, "%s: %s %s %s, helper %s%s%s\n", img->path, img->ops ? img->ops->name : "?",
+    fprintf(out, "%s: %s %s %s, helper %s%s%s%s\n", img->path, img->ops ? img->ops->name : "?",
             machine_name(img->machine), kind_text(img), img->helper_name, img->ibt ? ", IBT" : "",
-            img->rewritten ? ", already rewritten" : "");
+            img->bti ? ", BTI" : "", img->rewritten ? ", already rewritten" : "");
     if (sc->nsites == 0) {
         fprintf(out, "no sites\n");
         return;
