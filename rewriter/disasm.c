@@ -1,7 +1,8 @@
-/* disasm.c - x86-64 through Zydis' formatter; arm64 shown as words until
- * the arm64 decoder grows a formatter. */
+/* disasm.c - x86-64 through Zydis' formatter; arm64 through our decoder's
+ * formatter (a64_dec.c: objdump's syntax for the classes it decodes). */
 #include <Zydis/Zydis.h>
 
+#include "a64_dec.h"
 #include "disasm.h"
 
 static void bytes_col(FILE *f, const uint8_t *p, size_t n)
@@ -18,9 +19,11 @@ void rw_disasm(FILE *f, enum rw_machine m, const uint8_t *code, size_t len, uint
 {
     if (m == RW_MACH_AARCH64) {
         for (size_t i = 0; i + 4 <= len; i += 4) {
-            uint32_t w = (uint32_t)code[i] | (uint32_t)code[i + 1] << 8 |
-                         (uint32_t)code[i + 2] << 16 | (uint32_t)code[i + 3] << 24;
-            fprintf(f, "%s%016llx:  .inst 0x%08x\n", indent, (unsigned long long)(addr + i), w);
+            struct a64_insn in;
+            char text[96];
+            a64_decode(a64_word(code + i), &in);
+            fprintf(f, "%s%016llx:  %08x  %s\n", indent, (unsigned long long)(addr + i), in.word,
+                    a64_format(&in, addr + i, text, sizeof text));
         }
         return;
     }
