@@ -72,46 +72,12 @@ struct a64 {
     struct rw_diag *d;
 };
 
-static int grow(void **arr, size_t *cap, size_t n, size_t esz)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 64;
-    if (c > SIZE_MAX / esz)
-        return -1;
-    void *p = realloc(*arr, c * esz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = c;
-    return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_target(const void *a, const void *b)
 {
     const struct target *x = a, *y = b;
     if (x->sec != y->sec)
         return x->sec < y->sec ? -1 : 1;
     return x->off < y->off ? -1 : x->off > y->off;
-}
-
-static int has_u64(const uint64_t *v, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && v[lo] == key;
 }
 
 static int is_target(const struct a64 *x, uint32_t sec, uint64_t off)
@@ -126,35 +92,6 @@ static int is_target(const struct a64 *x, uint32_t sec, uint64_t off)
             hi = mid;
     }
     return lo < x->ntg && !cmp_target(&x->tg[lo], &key);
-}
-
-static int is_plt(const struct rw_image *img, uint32_t sec)
-{
-    for (size_t i = 0; i < img->helper.nplt_secs; i++)
-        if (img->helper.plt_secs[i] == sec)
-            return 1;
-    return 0;
-}
-
-static int is_helper_sym(const struct rw_image *img, uint32_t sym)
-{
-    for (size_t i = 0; i < img->helper.nsyms; i++)
-        if (img->helper.syms[i] == sym)
-            return 1;
-    return 0;
-}
-
-static int is_imp_sym(const struct rw_image *img, uint32_t sym)
-{
-    for (size_t i = 0; i < img->helper.nimp_syms; i++)
-        if (img->helper.imp_syms[i] == sym)
-            return 1;
-    return 0;
-}
-
-static int linked(const struct rw_image *img)
-{
-    return img->kind != RW_KIND_OBJECT;
 }
 
 /* The instruction word at (sec, off), if the section has its 4 bytes. */
