@@ -78,6 +78,7 @@ const struct rw_format_ops rw_elf_ops = {
     .map_section = ".callirw.map", /* docs/abi.md section 7 */
     .probe = elf_probe,
     .open = elf_open,
+    .code_va = rw_elf_code_va,
     .read_pointer = elf_read_pointer,
     .write = elf_write,
     .close = elf_close,

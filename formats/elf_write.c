@@ -3,9 +3,10 @@
  *
  * What changes (docs/elf.md):
  *  - one new PT_LOAD (R+X) at the end of the file and above every existing
- *    segment in memory, holding the sections moved out of the way (below),
- *    the rewrite map, the stubs' .eh_frame, a rebuilt .eh_frame_hdr, and the
- *    stubs themselves;
+ *    segment in memory, holding the stubs (first, at an address fixed
+ *    before the plan: rw_elf_code_va), the sections moved out of the way
+ *    (below), the rewrite map, the stubs' .eh_frame and a rebuilt
+ *    .eh_frame_hdr;
  *  - the program header table grows IN PLACE (one more PT_LOAD, and a
  *    PT_GNU_EH_FRAME when the input had none). It stays where the ELF header
  *    says, in the first segment, which is what the kernel, ld.so and GNU
@@ -398,6 +399,58 @@ static void move_symbols(const struct lw *w, uint8_t *out, size_t symsec, const 
 static const char *const new_names[] = {".callirw.text", ".callirw.map", ".callirw.eh_frame"};
 #define NNEW 3
 
+/* Where the new segment goes: file offset at the end of the input
+ * (16-aligned), address above every segment, congruent modulo the largest
+ * PT_LOAD alignment. Needs load_headers. */
+static enum rw_err place_segment(struct lw *w)
+{
+    uint64_t mem_end = 0;
+    int have_load = 0;
+    w->align = 0x1000;
+    w->add_eh_phdr = 1;
+    for (size_t i = 0; i < w->phnum; i++) {
+        const Elf64_Phdr *p = &w->ph[i];
+        if (p->p_type == PT_GNU_EH_FRAME)
+            w->add_eh_phdr = 0;
+        if (p->p_type != PT_LOAD)
+            continue;
+        have_load = 1;
+        if (p->p_align > w->align)
+            w->align = p->p_align;
+        if (p->p_vaddr + p->p_memsz < p->p_vaddr)
+            return rw_fail(w->d, RW_E_CORRUPT, "PT_LOAD wraps around");
+        if (p->p_vaddr + p->p_memsz > mem_end)
+            mem_end = p->p_vaddr + p->p_memsz;
+    }
+    if (!have_load || (w->align & (w->align - 1)) || w->align > (1u << 24))
+        return rw_fail(w->d, RW_E_UNSUPPORTED, "no PT_LOAD, or an alignment we cannot honour");
+    w->seg_off = ALIGN_UP(w->insz, 16);
+    w->seg_va = ALIGN_UP(mem_end, w->align) + w->seg_off % w->align;
+    if (w->seg_va < mem_end)
+        return rw_fail(w->d, RW_E_NOROOM, "no address space above the last segment");
+    return RW_OK;
+}
+
+enum rw_err rw_elf_code_va(const struct rw_image *img, uint64_t *va, struct rw_diag *d)
+{
+    *va = RW_NO_ADDRESS;
+    if (img->kind == RW_KIND_OBJECT)
+        return RW_OK; /* the linker places the stubs */
+    struct lw w = {0};
+    w.img = img;
+    w.d = d;
+    w.in = img->data;
+    w.insz = img->size;
+    enum rw_err e = load_headers(&w);
+    if (!e)
+        e = place_segment(&w);
+    if (!e)
+        *va = w.seg_va; /* the stubs are the segment's first bytes */
+    free(w.ph);
+    free(w.sh);
+    return e;
+}
+
 enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan *plan,
                                 struct rw_buf *out, struct rw_diag *d)
 {
@@ -412,30 +465,8 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
 
     if ((e = load_headers(&w)))
         goto done;
-    uint64_t mem_end = 0;
-    int have_load = 0;
-    w.align = 0x1000;
-    w.add_eh_phdr = 1;
-    for (size_t i = 0; i < w.phnum; i++) {
-        const Elf64_Phdr *p = &w.ph[i];
-        if (p->p_type == PT_GNU_EH_FRAME)
-            w.add_eh_phdr = 0;
-        if (p->p_type != PT_LOAD)
-            continue;
-        have_load = 1;
-        if (p->p_align > w.align)
-            w.align = p->p_align;
-        if (p->p_vaddr + p->p_memsz < p->p_vaddr) {
-            e = rw_fail(d, RW_E_CORRUPT, "PT_LOAD wraps around");
-            goto done;
-        }
-        if (p->p_vaddr + p->p_memsz > mem_end)
-            mem_end = p->p_vaddr + p->p_memsz;
-    }
-    if (!have_load || (w.align & (w.align - 1)) || w.align > (1u << 24)) {
-        e = rw_fail(d, RW_E_UNSUPPORTED, "no PT_LOAD, or an alignment we cannot honour");
+    if ((e = place_segment(&w)))
         goto done;
-    }
     w.old_hdr = find_section(&w, ".eh_frame_hdr");
     if ((e = parse_old_hdr(&w)))
         goto done;
@@ -443,11 +474,10 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     if ((e = plan_room(&w)))
         goto done;
 
-    /* The new segment: file offset at the end of the input (16-aligned),
-     * address above everything, congruent modulo the alignment. */
-    w.seg_off = ALIGN_UP(w.insz, 16);
-    w.seg_va = ALIGN_UP(mem_end, w.align) + w.seg_off % w.align;
-    w.mv_at = w.mv_end ? w.mv_start % 16 : 0; /* keeps every alignment up to 16 */
+    /* The stubs come first, at seg_va (rw_elf_code_va); then the moved
+     * sections, keeping every alignment up to 16. */
+    w.text_at = 0;
+    w.mv_at = ALIGN_UP(plan->text_size, 16) + (w.mv_end ? w.mv_start % 16 : 0);
     w.map_at = ALIGN_UP(w.mv_at + (w.mv_end - w.mv_start), 8);
     if ((e = build_map(&w, 0)))
         goto done;
@@ -461,8 +491,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         goto done;
     w.hdr_at = ALIGN_UP(w.ehf_at + w.ehf.len, 4);
     w.hdr_size = 12 + 8 * (w.nold + plan->nstubs);
-    w.text_at = ALIGN_UP(w.hdr_at + w.hdr_size, STUB_ALIGN);
-    w.seg_size = w.text_at + plan->text_size;
+    w.seg_size = w.hdr_at + w.hdr_size;
     uint64_t text_va = w.seg_va + w.text_at, hdr_va = w.seg_va + w.hdr_at;
 
     /* Addresses are fixed: the FDEs, the map, the header. */

@@ -13,6 +13,8 @@
  * stub.h); the read side does not, so the plan is only declared here. */
 struct rw_plan;
 
+#define RW_NO_ADDRESS UINT64_MAX
+
 struct rw_format_ops {
     const char *name; /* "ELF", "PE/COFF", "Mach-O" */
     const char *map_section; /* the section holding the rewrite map */
@@ -30,6 +32,12 @@ struct rw_format_ops {
      * unwind information, the rewrite map. */
     enum rw_err (*write)(const struct rw_image *img, const struct rw_plan *plan,
                          struct rw_buf *out, struct rw_diag *d);
+    /* Optional: the address at which write will place the stub text, known
+     * before the plan (it may not depend on it), so that the plan can leave
+     * the sites that could not reach it. *va = RW_NO_ADDRESS when the
+     * written file fixes no address (a relocatable object: the linker places
+     * the stubs and adds range-extension veneers itself). NULL: the same. */
+    enum rw_err (*code_va)(const struct rw_image *img, uint64_t *va, struct rw_diag *d);
     /* Optional: format-specific facts for `inspect` (e.g. a ReadyToRun
      * header), as text or as one JSON object. NULL when there are none. */
     void (*describe)(const struct rw_image *img, FILE *out, int json);

@@ -117,6 +117,12 @@ int cmd_rewrite(int argc, char **argv)
         rc = rw_exit_for_output(e);
         goto done;
     }
+    if (scan.nok == 0) { /* the plan left every site (out of reach) */
+        printf("callirw: %s: no site can reach the stubs (%zu found, all left as they are): "
+               "nothing to do\n", in, scan.nsites);
+        rc = CALLIRW_EXIT_NOTHING;
+        goto done;
+    }
     if (dry) {
         print_plan(&img, &plan);
         printf("callirw: %s: would rewrite %zu site%s (%zu left) with %zu stub%s (dry run: nothing written)\n",

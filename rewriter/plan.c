@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "format.h"
 #include "plan.h"
 
 struct keyed {
@@ -19,8 +20,8 @@ static int by_key_then_site(const void *a, const void *b)
     return c ? c : (x->site > y->site) - (x->site < y->site);
 }
 
-enum rw_err rw_plan_build(const struct rw_image *img, struct rw_scan *scan,
-                          struct rw_plan *out, struct rw_diag *d)
+static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
+                              struct rw_plan *out, struct rw_diag *d)
 {
     memset(out, 0, sizeof *out);
     out->scan = scan;
@@ -89,6 +90,76 @@ enum rw_err rw_plan_build(const struct rw_image *img, struct rw_scan *scan,
     if (err)
         rw_plan_free(out);
     return err;
+}
+
+/* Can the patched branch at site s reach target? Branch ranges are facts of
+ * the instruction set: x86-64 rel32 counts from the end of the site (the
+ * patched call ends where the original did), arm64 BL/B imm26 from the
+ * instruction itself, in words. */
+static int site_reaches(const struct rw_image *img, const struct rw_site *s, uint64_t target,
+                        char *why, size_t cap)
+{
+    if (img->machine == RW_MACH_AARCH64) {
+        int64_t delta = (int64_t)(target - s->addr);
+        if (delta >= -(INT64_C(1) << 27) && delta < (INT64_C(1) << 27) && delta % 4 == 0)
+            return 1;
+        snprintf(why, cap, "its stub at 0x%llx is %llu MiB away; BL/B reach 128 MiB and no "
+                 "range-extension veneer was placed",
+                 (unsigned long long)target,
+                 (unsigned long long)((delta < 0 ? -(uint64_t)delta : (uint64_t)delta) >> 20));
+        return 0;
+    }
+    int64_t delta = (int64_t)(target - (s->addr + s->length));
+    if (delta == (int32_t)delta)
+        return 1;
+    snprintf(why, cap, "its stub at 0x%llx is beyond the 2 GiB reach of a rel32 call",
+             (unsigned long long)target);
+    return 0;
+}
+
+/* Leave (RW_SITE_UNREACHABLE) every site that cannot reach its stub at the
+ * address the back-end will give the stub section. Returns how many. */
+static size_t leave_unreachable(const struct rw_image *img, struct rw_scan *scan,
+                                const struct rw_plan *plan, uint64_t text_va)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < scan->nsites; i++) {
+        struct rw_site *s = &scan->sites[i];
+        if (s->verdict != RW_SITE_OK || s->stub >= plan->nstubs)
+            continue;
+        if (site_reaches(img, s, text_va + plan->stubs[s->stub].offset, s->reason,
+                         sizeof s->reason))
+            continue;
+        s->verdict = RW_SITE_UNREACHABLE;
+        scan->nok--;
+        n++;
+    }
+    return n;
+}
+
+enum rw_err rw_plan_build(const struct rw_image *img, struct rw_scan *scan,
+                          struct rw_plan *out, struct rw_diag *d)
+{
+    enum rw_err e = build_once(img, scan, out, d);
+    if (e || !out->nstubs || !img->ops || !img->ops->code_va)
+        return e;
+    uint64_t va;
+    if ((e = img->ops->code_va(img, &va, d))) {
+        rw_plan_free(out);
+        return e;
+    }
+    if (va == RW_NO_ADDRESS)
+        return RW_OK;
+    /* Leaving sites can only drop stubs and so move the others down, toward
+     * the sites (the section lies above them); repeat until nothing moves,
+     * which takes at most one round per stub. */
+    for (size_t round = 0; round <= out->nstubs && leave_unreachable(img, scan, out, va); round++) {
+        rw_plan_free(out);
+        out->scan = scan;
+        if ((e = build_once(img, scan, out, d)))
+            return e;
+    }
+    return RW_OK;
 }
 
 void rw_plan_free(struct rw_plan *p)
