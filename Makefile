@@ -48,6 +48,7 @@ include tests/elf/rules.mk
 include tests/elf_a64/rules.mk
 include tests/unwind/rules.mk
 include tests/rewrite/rules.mk
+include tests/far/rules.mk
 
 .PHONY: all deps check demo clean
 all: $(ALL_TARGETS)

@@ -79,6 +79,7 @@ const struct rw_format_ops rw_elf_ops = {
     .probe = elf_probe,
     .open = elf_open,
     .code_va = rw_elf_code_va,
+    .code_caves = rw_elf_code_caves,
     .read_pointer = elf_read_pointer,
     .write = elf_write,
     .close = elf_close,

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf_caves.h"
 #include "elf_write.h"
 #include "map.h"
 
@@ -359,11 +360,13 @@ static enum rw_err patch_a64(struct lw *w, uint8_t *out, const struct rw_site *s
     if (!in_file(w, foff, 4) || memcmp(w->in + foff, s->orig, 4))
         return rw_fail(w->d, RW_E_INTERNAL, "site 0x%llx: bytes differ from the scan",
                        (unsigned long long)s->addr);
-    int64_t delta = (int64_t)(text_va + w->plan->stubs[s->stub].offset - s->addr);
+    uint64_t target = s->veneer != RW_NONE && s->veneer < w->plan->nveneers
+                          ? w->plan->veneers[s->veneer].va
+                          : text_va + w->plan->stubs[s->stub].offset;
+    int64_t delta = (int64_t)(target - s->addr);
     if (delta % 4 || delta < -(INT64_C(1) << 27) || delta >= (INT64_C(1) << 27))
-        return rw_fail(w->d, RW_E_NOROOM,
-                       "site 0x%llx is out of BL range (128 MiB) of its stub; range-extension "
-                       "veneers are not implemented yet",
+        return rw_fail(w->d, RW_E_INTERNAL,
+                       "site 0x%llx is out of BL range of its target (the plan should have left it)",
                        (unsigned long long)s->addr);
     uint32_t op = s->form == RW_FORM_BL || s->form == RW_FORM_BLR ? 0x94000000u : 0x14000000u;
     if (s->form != RW_FORM_BL && s->form != RW_FORM_B && s->form != RW_FORM_BLR &&
@@ -396,8 +399,10 @@ static void move_symbols(const struct lw *w, uint8_t *out, size_t symsec, const 
     }
 }
 
-static const char *const new_names[] = {".callirw.text", ".callirw.map", ".callirw.eh_frame"};
-#define NNEW 3
+static const char *const new_names[] = {".callirw.text", ".callirw.map", ".callirw.eh_frame",
+                                        ".callirw.veneer"};
+#define NNEW 3 /* sections every output gets; veneer sections come after them */
+#define NNAMES 4
 
 /* Where the new segment goes: file offset at the end of the input
  * (16-aligned), address above every segment, congruent modulo the largest
@@ -451,6 +456,45 @@ enum rw_err rw_elf_code_va(const struct rw_image *img, uint64_t *va, struct rw_d
     return e;
 }
 
+static struct elf_hdrs hdrs_of(const struct lw *w)
+{
+    return (struct elf_hdrs){w->in, w->insz, w->eh, w->ph, w->phnum, w->sh, w->shnum};
+}
+
+enum rw_err rw_elf_code_caves(const struct rw_image *img, struct rw_cave **caves, size_t *n,
+                              struct rw_diag *d)
+{
+    *caves = NULL;
+    *n = 0;
+    if (img->kind == RW_KIND_OBJECT)
+        return RW_OK;
+    struct lw w = {0};
+    w.img = img;
+    w.d = d;
+    w.in = img->data;
+    w.insz = img->size;
+    struct elf_cave *c = NULL;
+    size_t nc = 0;
+    enum rw_err e = load_headers(&w);
+    if (!e) {
+        struct elf_hdrs h = hdrs_of(&w);
+        e = elf_find_caves(&h, &c, &nc, d);
+    }
+    if (!e && nc) {
+        *caves = calloc(nc, sizeof **caves);
+        if (!*caves)
+            e = rw_fail(d, RW_E_NOMEM, "out of memory");
+        for (size_t i = 0; !e && i < nc; i++)
+            (*caves)[i] = (struct rw_cave){c[i].va, c[i].size};
+        if (!e)
+            *n = nc;
+    }
+    free(c);
+    free(w.ph);
+    free(w.sh);
+    return e;
+}
+
 enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan *plan,
                                 struct rw_buf *out, struct rw_diag *d)
 {
@@ -462,6 +506,8 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     w.insz = img->size;
     enum rw_err e;
     int64_t *shift = NULL;
+    struct elf_veneer_sec *vsec = NULL;
+    size_t nvsec = 0;
 
     if ((e = load_headers(&w)))
         goto done;
@@ -493,6 +539,15 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     w.hdr_size = 12 + 8 * (w.nold + plan->nstubs);
     w.seg_size = w.hdr_at + w.hdr_size;
     uint64_t text_va = w.seg_va + w.text_at, hdr_va = w.seg_va + w.hdr_at;
+    if (plan->text_va != RW_NO_ADDRESS && plan->text_va != text_va) {
+        e = rw_fail(d, RW_E_INTERNAL, "the stubs were planned at 0x%llx, written at 0x%llx",
+                    (unsigned long long)plan->text_va, (unsigned long long)text_va);
+        goto done;
+    }
+    /* The veneers' caves: one section each (counted now, written below). */
+    struct elf_hdrs hdrs = hdrs_of(&w);
+    if ((e = elf_put_veneers(&hdrs, plan, NULL, 0, NULL, &vsec, &nvsec, d)))
+        goto done;
 
     /* Addresses are fixed: the FDEs, the map, the header. */
     w.ehf.len = 0;
@@ -509,14 +564,14 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     /* Section names, section headers. */
     const Elf64_Shdr *oldstr = &w.sh[w.eh.e_shstrndx];
     uint64_t names_size = oldstr->sh_size;
-    uint32_t name_off[NNEW];
-    for (size_t i = 0; i < NNEW; i++) {
+    uint32_t name_off[NNAMES];
+    for (size_t i = 0; i < NNAMES; i++) {
         name_off[i] = (uint32_t)names_size;
         names_size += strlen(new_names[i]) + 1;
     }
     uint64_t str_off = w.seg_off + w.seg_size;
     uint64_t sh_off = ALIGN_UP(str_off + names_size, 8);
-    size_t new_shnum = w.shnum + NNEW;
+    size_t new_shnum = w.shnum + NNEW + nvsec;
     if (new_shnum >= SHN_LORESERVE) {
         e = rw_fail(d, RW_E_NOROOM, "too many sections to add more");
         goto done;
@@ -597,12 +652,24 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         e = rw_fail(d, RW_E_INTERNAL, "program header count");
         goto done;
     }
+    {
+        struct elf_veneer_sec *vs2 = NULL;
+        size_t nvs2 = 0;
+        e = elf_put_veneers(&hdrs, plan, o, total, np, &vs2, &nvs2, d);
+        free(vs2);
+        if (!e && nvs2 != nvsec)
+            e = rw_fail(d, RW_E_INTERNAL, "veneer sections changed between passes");
+        if (e) {
+            free(np);
+            goto done;
+        }
+    }
     memcpy(o + w.eh.e_phoff, np, k * sizeof *np);
     free(np);
 
     /* Section headers: moved sections re-pointed, .shstrtab grown, ours added. */
     memcpy(o + str_off, w.in + oldstr->sh_offset, oldstr->sh_size);
-    for (size_t i = 0; i < NNEW; i++)
+    for (size_t i = 0; i < NNAMES; i++)
         memcpy(o + str_off + name_off[i], new_names[i], strlen(new_names[i]) + 1);
     shift = calloc(w.shnum + 1, sizeof *shift);
     if (!shift) {
@@ -638,6 +705,9 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
                                    w.seg_off + w.map_at, w.map_len, 0, 0, 8, 0};
     ns[w.shnum + 2] = (Elf64_Shdr){name_off[2], SHT_PROGBITS, SHF_ALLOC, w.seg_va + w.ehf_at,
                                    w.seg_off + w.ehf_at, w.ehf.len, 0, 0, 8, 0};
+    for (size_t i = 0; i < nvsec; i++)
+        ns[w.shnum + NNEW + i] = (Elf64_Shdr){name_off[3], SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR,
+                                              vsec[i].va, vsec[i].off, vsec[i].size, 0, 0, 4, 0};
     memcpy(o + sh_off, ns, new_shnum * sizeof *ns);
     free(ns);
     for (size_t i = 1; i < w.shnum; i++)
@@ -653,6 +723,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     e = RW_OK;
 done:
     free(shift);
+    free(vsec);
     free(w.map);
     free(w.fde_off);
     free(w.ph);

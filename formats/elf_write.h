@@ -11,6 +11,9 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
 /* Where the stub text of a written linked image starts (see
  * rw_format_ops.code_va); RW_NO_ADDRESS for objects. */
 enum rw_err rw_elf_code_va(const struct rw_image *img, uint64_t *va, struct rw_diag *d);
+/* Caves for range-extension veneers (rw_format_ops.code_caves). */
+enum rw_err rw_elf_code_caves(const struct rw_image *img, struct rw_cave **caves, size_t *n,
+                              struct rw_diag *d);
 /* Relocatable objects (ET_REL). */
 enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan *plan,
                                 struct rw_buf *out, struct rw_diag *d);

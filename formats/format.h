@@ -15,6 +15,11 @@ struct rw_plan;
 
 #define RW_NO_ADDRESS UINT64_MAX
 
+/* A range of free, mappable bytes in an executable segment (code_caves). */
+struct rw_cave {
+    uint64_t va, size;
+};
+
 struct rw_format_ops {
     const char *name; /* "ELF", "PE/COFF", "Mach-O" */
     const char *map_section; /* the section holding the rewrite map */
@@ -38,6 +43,12 @@ struct rw_format_ops {
      * written file fixes no address (a relocatable object: the linker places
      * the stubs and adds range-extension veneers itself). NULL: the same. */
     enum rw_err (*code_va)(const struct rw_image *img, uint64_t *va, struct rw_diag *d);
+    /* Optional: free bytes that write may fill with range-extension
+     * veneers: each cave directly follows the end of an executable segment,
+     * inside the address and file pages nothing else maps, and is zero in
+     * the input. *caves is heap (free), sorted by address; none: *n = 0. */
+    enum rw_err (*code_caves)(const struct rw_image *img, struct rw_cave **caves, size_t *n,
+                              struct rw_diag *d);
     /* Optional: format-specific facts for `inspect` (e.g. a ReadyToRun
      * header), as text or as one JSON object. NULL when there are none. */
     void (*describe)(const struct rw_image *img, FILE *out, int json);

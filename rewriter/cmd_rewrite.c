@@ -28,26 +28,39 @@ static void usage(FILE *f)
             "      2 bad input or usage, 3 internal or I/O error\n");
 }
 
+static void print_sites(const struct rw_image *img, const struct rw_plan *plan)
+{
+    const struct rw_scan *scan = plan->scan;
+    for (size_t i = 0; scan && i < scan->nsites; i++) {
+        const struct rw_site *site = &scan->sites[i];
+        char where[160];
+        rw_describe_loc(img, site->section, site->offset, where, sizeof where);
+        if (site->verdict != RW_SITE_OK)
+            printf("  site 0x%08llx %-24s %-12s left: %s\n", (unsigned long long)site->addr, where,
+                   rw_site_form_name(site->form), site->reason);
+        else if (site->veneer != RW_NONE && site->veneer < plan->nveneers)
+            printf("  site 0x%08llx %-24s %-12s -> %s (through the veneer at 0x%llx)\n",
+                   (unsigned long long)site->addr, where, rw_site_form_name(site->form),
+                   plan->stubs[site->stub].key,
+                   (unsigned long long)plan->veneers[site->veneer].va);
+        else
+            printf("  site 0x%08llx %-24s %-12s -> %s\n", (unsigned long long)site->addr, where,
+                   rw_site_form_name(site->form), plan->stubs[site->stub].key);
+    }
+}
+
 static void print_plan(const struct rw_image *img, const struct rw_plan *plan)
 {
-    printf("plan: %zu stub%s\n", plan->nstubs, plan->nstubs == 1 ? "" : "s");
+    printf("plan: %zu stub%s", plan->nstubs, plan->nstubs == 1 ? "" : "s");
+    if (plan->nveneers)
+        printf(", %zu range-extension veneer%s", plan->nveneers, plan->nveneers == 1 ? "" : "s");
+    printf("\n");
     for (size_t i = 0; i < plan->nstubs; i++) {
         const struct rw_stub *s = &plan->stubs[i];
         printf("  stub %-28s %4zu bytes  %3u site%s  %s%s\n", s->key, s->code.len, s->nsites,
                s->nsites == 1 ? " " : "s", s->readable, s->code.has_frame ? "" : "  (tail jump)");
     }
-    const struct rw_scan *scan = plan->scan;
-    for (size_t i = 0; i < scan->nsites; i++) {
-        const struct rw_site *site = &scan->sites[i];
-        char where[160];
-        rw_describe_loc(img, site->section, site->offset, where, sizeof where);
-        if (site->verdict == RW_SITE_OK)
-            printf("  site 0x%08llx %-24s %-12s -> %s\n", (unsigned long long)site->addr, where,
-                   rw_site_form_name(site->form), plan->stubs[site->stub].key);
-        else
-            printf("  site 0x%08llx %-24s %-12s left: %s\n", (unsigned long long)site->addr, where,
-                   rw_site_form_name(site->form), site->reason);
-    }
+    print_sites(img, plan);
 }
 
 int cmd_rewrite(int argc, char **argv)
@@ -118,6 +131,7 @@ int cmd_rewrite(int argc, char **argv)
         goto done;
     }
     if (scan.nok == 0) { /* the plan left every site (out of reach) */
+        print_sites(&img, &plan);
         printf("callirw: %s: no site can reach the stubs (%zu found, all left as they are): "
                "nothing to do\n", in, scan.nsites);
         rc = CALLIRW_EXIT_NOTHING;

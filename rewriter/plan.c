@@ -103,8 +103,7 @@ static int site_reaches(const struct rw_image *img, const struct rw_site *s, uin
         int64_t delta = (int64_t)(target - s->addr);
         if (delta >= -(INT64_C(1) << 27) && delta < (INT64_C(1) << 27) && delta % 4 == 0)
             return 1;
-        snprintf(why, cap, "its stub at 0x%llx is %llu MiB away; BL/B reach 128 MiB and no "
-                 "range-extension veneer was placed",
+        snprintf(why, cap, "its stub at 0x%llx is %llu MiB away, beyond the 128 MiB reach of BL/B",
                  (unsigned long long)target,
                  (unsigned long long)((delta < 0 ? -(uint64_t)delta : (uint64_t)delta) >> 20));
         return 0;
@@ -117,30 +116,141 @@ static int site_reaches(const struct rw_image *img, const struct rw_site *s, uin
     return 0;
 }
 
-/* Leave (RW_SITE_UNREACHABLE) every site that cannot reach its stub at the
- * address the back-end will give the stub section. Returns how many. */
-static size_t leave_unreachable(const struct rw_image *img, struct rw_scan *scan,
-                                const struct rw_plan *plan, uint64_t text_va)
+/* Place a veneer for site s (which cannot reach its stub at target) in a
+ * cave: reuse one that already leads to the same stub within reach, else
+ * take the next free bytes of the first cave in reach. *used holds each
+ * cave's bytes taken. Returns 1 when the site got a veneer, 0 when no cave
+ * with room is in reach, 2 when those in reach are beyond adrp's 4 GiB from
+ * the stub, -1 when out of memory. */
+static int place_veneer(const struct rw_image *img, struct rw_plan *plan, struct rw_site *s,
+                        uint64_t target, const struct rw_cave *caves, uint64_t *used,
+                        size_t ncaves, size_t *cap)
 {
-    size_t n = 0;
+    char why[8];
+    for (size_t v = 0; v < plan->nveneers; v++)
+        if (plan->veneers[v].stub == s->stub &&
+            site_reaches(img, s, plan->veneers[v].va, why, sizeof why)) {
+            s->veneer = (uint32_t)v;
+            return 1;
+        }
+    int far = 0;
+    for (size_t c = 0; c < ncaves; c++) {
+        uint64_t at = (caves[c].va + used[c] + 3) & ~(uint64_t)3;
+        if (at < caves[c].va || at - caves[c].va > caves[c].size ||
+            caves[c].size - (at - caves[c].va) < STUB_VENEER_BYTES ||
+            !site_reaches(img, s, at, why, sizeof why))
+            continue;
+        struct rw_veneer vn = {.va = at, .stub = s->stub};
+        if (stub_veneer_a64(at, target, vn.code) != STUB_OK) {
+            far = 1; /* the stub is beyond adrp's 4 GiB from this cave */
+            continue;
+        }
+        if (plan->nveneers == *cap) {
+            size_t ncap = *cap ? 2 * *cap : 8;
+            struct rw_veneer *nv = realloc(plan->veneers, ncap * sizeof *nv);
+            if (!nv)
+                return -1;
+            plan->veneers = nv;
+            *cap = ncap;
+        }
+        plan->veneers[plan->nveneers] = vn;
+        s->veneer = (uint32_t)plan->nveneers++;
+        used[c] = at - caves[c].va + STUB_VENEER_BYTES;
+        return 1;
+    }
+    return far ? 2 : 0;
+}
+
+struct keyed_v {
+    uint64_t va;
+    uint32_t old;
+};
+
+/* Veneer addresses are distinct (each takes fresh cave bytes). */
+static int by_va(const void *a, const void *b)
+{
+    const struct keyed_v *x = a, *y = b;
+    return (x->va > y->va) - (x->va < y->va);
+}
+
+/* Bind every rewritable site to its stub directly or, on arm64, through a
+ * veneer; leave (RW_SITE_UNREACHABLE) the sites that can do neither.
+ * Returns how many were left, or SIZE_MAX when out of memory. */
+static size_t bind_sites(const struct rw_image *img, struct rw_scan *scan, struct rw_plan *plan,
+                         const struct rw_cave *caves, size_t ncaves)
+{
+    size_t left = 0, cap = 0;
+    uint64_t *used = calloc(ncaves + 1, sizeof *used);
+    if (!used)
+        return SIZE_MAX;
+    free(plan->veneers);
+    plan->veneers = NULL;
+    plan->nveneers = 0;
     for (size_t i = 0; i < scan->nsites; i++) {
         struct rw_site *s = &scan->sites[i];
+        s->veneer = RW_NONE;
         if (s->verdict != RW_SITE_OK || s->stub >= plan->nstubs)
             continue;
-        if (site_reaches(img, s, text_va + plan->stubs[s->stub].offset, s->reason,
-                         sizeof s->reason))
+        uint64_t target = plan->text_va + plan->stubs[s->stub].offset;
+        char why[96];
+        if (site_reaches(img, s, target, why, sizeof why))
             continue;
+        int r = img->machine == RW_MACH_AARCH64
+                    ? place_veneer(img, plan, s, target, caves, used, ncaves, &cap)
+                    : 0;
+        if (r < 0) {
+            free(used);
+            return SIZE_MAX;
+        }
+        if (r == 1)
+            continue;
+        snprintf(s->reason, sizeof s->reason, "%.96s%s", why,
+                 r == 2 ? "; a veneer in reach would be over 4 GiB from it"
+                 : img->machine == RW_MACH_AARCH64 ? "; no room for a veneer within reach" : "");
         s->verdict = RW_SITE_UNREACHABLE;
         scan->nok--;
-        n++;
+        left++;
     }
-    return n;
+    free(used);
+    /* Sort the veneers by address (a later site may take an earlier cave)
+     * and renumber the sites' references. */
+    if (plan->nveneers > 1) {
+        uint32_t *order = malloc(plan->nveneers * sizeof *order);
+        if (!order)
+            return SIZE_MAX;
+        struct keyed_v *kv = malloc(plan->nveneers * sizeof *kv);
+        struct rw_veneer *copy = malloc(plan->nveneers * sizeof *copy);
+        if (!kv || !copy) {
+            free(order);
+            free(kv);
+            free(copy);
+            return SIZE_MAX;
+        }
+        memcpy(copy, plan->veneers, plan->nveneers * sizeof *copy);
+        for (size_t v = 0; v < plan->nveneers; v++)
+            kv[v] = (struct keyed_v){copy[v].va, (uint32_t)v};
+        qsort(kv, plan->nveneers, sizeof *kv, by_va);
+        for (size_t v = 0; v < plan->nveneers; v++) {
+            plan->veneers[v] = copy[kv[v].old];
+            order[kv[v].old] = (uint32_t)v;
+        }
+        for (size_t i = 0; i < scan->nsites; i++)
+            if (scan->sites[i].veneer != RW_NONE)
+                scan->sites[i].veneer = order[scan->sites[i].veneer];
+        free(order);
+        free(kv);
+        free(copy);
+    }
+    return left;
 }
 
 enum rw_err rw_plan_build(const struct rw_image *img, struct rw_scan *scan,
                           struct rw_plan *out, struct rw_diag *d)
 {
     enum rw_err e = build_once(img, scan, out, d);
+    out->text_va = RW_NO_ADDRESS;
+    for (size_t i = 0; i < scan->nsites; i++)
+        scan->sites[i].veneer = RW_NONE;
     if (e || !out->nstubs || !img->ops || !img->ops->code_va)
         return e;
     uint64_t va;
@@ -150,16 +260,35 @@ enum rw_err rw_plan_build(const struct rw_image *img, struct rw_scan *scan,
     }
     if (va == RW_NO_ADDRESS)
         return RW_OK;
-    /* Leaving sites can only drop stubs and so move the others down, toward
-     * the sites (the section lies above them); repeat until nothing moves,
-     * which takes at most one round per stub. */
-    for (size_t round = 0; round <= out->nstubs && leave_unreachable(img, scan, out, va); round++) {
+    struct rw_cave *caves = NULL;
+    size_t ncaves = 0;
+    if (img->machine == RW_MACH_AARCH64 && img->ops->code_caves &&
+        (e = img->ops->code_caves(img, &caves, &ncaves, d))) {
         rw_plan_free(out);
-        out->scan = scan;
-        if ((e = build_once(img, scan, out, d)))
-            return e;
+        return e;
     }
-    return RW_OK;
+    /* Leaving sites can only drop stubs and so move the others down, toward
+     * the sites (the section lies above them): rebind until no site is
+     * left; every round that leaves one shrinks nok. */
+    for (;;) {
+        out->text_va = va;
+        size_t left = bind_sites(img, scan, out, caves, ncaves);
+        if (left == SIZE_MAX) {
+            e = rw_fail(d, RW_E_NOMEM, "plan: out of memory");
+            break;
+        }
+        if (!left || !scan->nok)
+            break;
+        rw_plan_free(out);
+        if ((e = build_once(img, scan, out, d)))
+            break;
+        if (!out->nstubs)
+            break;
+    }
+    free(caves);
+    if (e)
+        rw_plan_free(out);
+    return e;
 }
 
 void rw_plan_free(struct rw_plan *p)
@@ -167,5 +296,6 @@ void rw_plan_free(struct rw_plan *p)
     for (size_t i = 0; i < p->nstubs; i++)
         stub_code_free(&p->stubs[i].code);
     free(p->stubs);
+    free(p->veneers);
     memset(p, 0, sizeof *p);
 }

@@ -19,11 +19,24 @@ struct rw_stub {
     struct stub_code code;  /* machine code + unwind description */
 };
 
+/* A range-extension veneer (arm64): placed at va by the plan, in a cave the
+ * back-end offered (format.h code_caves); final bytes, because both the
+ * veneer's and the stub's addresses are fixed before the write. */
+struct rw_veneer {
+    uint64_t va;
+    uint32_t stub;
+    uint8_t code[STUB_VENEER_BYTES];
+};
+
 struct rw_plan {
     struct rw_stub *stubs;  /* sorted by key: deterministic output */
     size_t nstubs;
     struct rw_scan *scan;   /* sites; site.stub set for RW_SITE_OK sites */
     uint64_t text_size;     /* bytes of the stub section */
+    uint64_t text_va;       /* where the back-end said it will put the stub
+                               section (code_va), or RW_NO_ADDRESS */
+    struct rw_veneer *veneers; /* sorted by address */
+    size_t nveneers;
 };
 
 /* Group the scan's rewritable sites by key, generate every stub for the

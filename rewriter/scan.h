@@ -82,6 +82,9 @@ struct rw_site {
     char reason[160];       /* why not rewritable; empty when OK */
     uint32_t stub;          /* set by the planner: index into the plan's stubs
                                (RW_NONE from the scanner) */
+    uint32_t veneer;        /* set by the planner: index into the plan's
+                               veneers when the site branches to its stub
+                               through one, else RW_NONE */
 };
 
 struct rw_scan {

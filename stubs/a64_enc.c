@@ -143,6 +143,14 @@ uint32_t a64_b(int32_t off)
     return 0x14000000u | ((uint32_t)(off / 4) & 0x3ffffff);
 }
 
+uint32_t a64_adrp(unsigned rd, int64_t pages)
+{
+    if (rd > 30 || pages < -(INT64_C(1) << 20) || pages >= (INT64_C(1) << 20))
+        return A64_BAD;
+    uint32_t imm = (uint32_t)pages & 0x1fffffu;
+    return 0x90000000u | (imm & 3u) << 29 | (imm >> 2) << 5 | rd;
+}
+
 /* Rn 31 would be xzr: refused. */
 uint32_t a64_br(unsigned rn) { return rn <= 30 ? 0xd61f0000u | rn << 5 : A64_BAD; }
 uint32_t a64_blr(unsigned rn) { return rn <= 30 ? 0xd63f0000u | rn << 5 : A64_BAD; }

@@ -79,6 +79,9 @@ uint32_t a64_uxth_w(unsigned rd, unsigned rn);
 uint32_t a64_cbz_x(unsigned rt, int32_t off);
 uint32_t a64_cbnz_x(unsigned rt, int32_t off);
 uint32_t a64_b(int32_t off);
+/* `adrp Xd, .+pages*4096` (the page of the instruction plus pages pages):
+ * pages in [-2^20, 2^20), i.e. +-4 GiB; d in 0-30. */
+uint32_t a64_adrp(unsigned rd, int64_t pages);
 /* br / blr Xn: n in 0-30 (31 would be xzr). */
 uint32_t a64_br(unsigned rn);
 uint32_t a64_blr(unsigned rn);

@@ -139,6 +139,16 @@ enum stub_err stub_generate(enum calli_abi abi, const struct calli_sig *sig, int
 /* Release a stub's memory and leave it empty. Accepts an empty or zeroed stub. */
 void stub_code_free(struct stub_code *code);
 
+/* arm64 range-extension veneer: code placed at address `at` that branches
+ * to `target` through x16 (`adrp x16; add x16, x16, #lo12; br x16`), for a
+ * site whose BL/B cannot reach its stub. x16 (IP0) is the register AAPCS64
+ * lets a veneer clobber between a call and its callee; `br x16` is accepted
+ * by a stub's `bti c`. Writes STUB_VENEER_BYTES bytes; STUB_E_ENCODE when the
+ * target is beyond the +-4 GiB reach of adrp or either address is not
+ * 4-aligned. */
+#define STUB_VENEER_BYTES 12
+enum stub_err stub_veneer_a64(uint64_t at, uint64_t target, uint8_t out[STUB_VENEER_BYTES]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -262,6 +262,14 @@ static void test_table(void **state)
     T(a64_b(-4), 0x17ffffff, "b .-4"),
     T(a64_b(134217724), 0x15ffffff, "b .+134217724"),
     T(a64_b(-134217728), 0x16000000, "b .-134217728"),
+    /* adrp: words checked with aarch64-linux-gnu-objdump (as would emit a
+     * relocation for a label operand) */
+    T(a64_adrp(16, 0), 0x90000010, "adrp x16, .+0"),
+    T(a64_adrp(16, 1), 0xb0000010, "adrp x16, .+0x1000"),
+    T(a64_adrp(16, -1), 0xf0fffff0, "adrp x16, .-0x1000"),
+    T(a64_adrp(16, 0xfffff), 0xf07ffff0, "adrp x16, .+0xfffff000"),
+    T(a64_adrp(16, -0x100000), 0x90800010, "adrp x16, .-0x100000000"),
+    T(a64_adrp(0, 7), 0xf0000020, "adrp x0, .+0x7000"),
     T(a64_br(0), 0xd61f0000, "br x0"),
     T(a64_blr(0), 0xd63f0000, "blr x0"),
     T(a64_br(9), 0xd61f0120, "br x9"),
@@ -318,6 +326,7 @@ static void test_refused(void **state)
         /* branches: alignment and range */
         a64_cbz_x(0, 2), a64_cbz_x(0, 1 << 20), a64_cbnz_x(0, -(1 << 20) - 4), a64_cbz_x(32, 0),
         a64_b(2), a64_b(1 << 27), a64_b(-(1 << 27) - 4), a64_br(31), a64_blr(31), a64_br(32),
+        a64_adrp(16, 1 << 20), a64_adrp(16, -(1 << 20) - 1), a64_adrp(31, 0),
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if (refused[i] != A64_BAD)
@@ -418,6 +427,28 @@ static void test_generator_host(void **state)
     printf("a64 stubs: 4000 generated on the host (%zu bytes), deterministic, CFI encodes\n", total);
 }
 
+/* Range-extension veneers (stubs/veneer_a64.c): the words objdump showed
+ * for check-far's exe-veneer (veneer 0x4018d0, stub 0x20011520), both ends
+ * of adrp's reach, and refusals. */
+static void test_veneer(void **state)
+{
+    (void)state;
+    uint8_t v[STUB_VENEER_BYTES];
+    uint32_t w[3];
+    assert_int_equal(stub_veneer_a64(0x4018d0, 0x20011520, v), STUB_OK);
+    memcpy(w, v, sizeof w);
+    assert_int_equal(w[0], 0x900fe090); /* adrp x16, 0x20011000 */
+    assert_int_equal(w[1], 0x91148210); /* add x16, x16, #0x520 */
+    assert_int_equal(w[2], 0xd61f0200); /* br x16 */
+    assert_int_equal(stub_veneer_a64(0x100000000, 0x100000000 + 0xfffff000 + 0xffc, v), STUB_OK);
+    assert_int_equal(stub_veneer_a64(0x100000000, 0x100000000 - 0x100000000, v), STUB_OK);
+    assert_int_equal(stub_veneer_a64(0x100000000, 0x100000000 + 0x100000000, v), STUB_E_ENCODE);
+    assert_int_equal(stub_veneer_a64(0x100001000, 0x1000, v), STUB_OK); /* -2^20 pages */
+    assert_int_equal(stub_veneer_a64(0x100002000, 0x1000, v), STUB_E_ENCODE);
+    assert_int_equal(stub_veneer_a64(0x1002, 0x2000, v), STUB_E_ENCODE);
+    assert_int_equal(stub_veneer_a64(0x1000, 0x2002, v), STUB_E_ENCODE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_generator_host),
+        cmocka_unit_test(test_veneer),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
