@@ -5,22 +5,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "json.h"
 #include "pe_priv.h"
 #include "pe_r2r.h"
-
-void pe_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7F)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
 
 /* A string for text output: printable ASCII, the rest as \xNN. */
 static void text_str(FILE *out, const char *s)
@@ -156,12 +143,12 @@ static void describe_object(const struct rw_image *img, const struct pe_state *s
                 st->nsyms, img->nrel, img->nfunc);
         for (size_t i = 0; i < img->helper.nsyms; i++) {
             fprintf(out, "%s", i ? "," : "");
-            pe_json_str(out, img->sym[img->helper.syms[i]].name);
+            rw_json_str(out, img->sym[img->helper.syms[i]].name);
         }
         fprintf(out, "],\"helper_import_symbols\":[");
         for (size_t i = 0; i < img->helper.nimp_syms; i++) {
             fprintf(out, "%s", i ? "," : "");
-            pe_json_str(out, img->sym[img->helper.imp_syms[i]].name);
+            rw_json_str(out, img->sym[img->helper.imp_syms[i]].name);
         }
         fprintf(out, "]}\n");
         return;
@@ -266,7 +253,7 @@ static void json_image(const struct rw_image *img, const struct pe_state *st, FI
     for (size_t i = 0; i < img->nsec; i++) {
         const struct rw_section *sc = &img->sec[i];
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        pe_json_str(out, sc->name);
+        rw_json_str(out, sc->name);
         fprintf(out, ",\"rva\":%" PRIu64 ",\"virtual_size\":%" PRIu64 ",\"characteristics\":%" PRIu32 "}",
                 sc->addr - st->image_base, sc->size, pe_u32(st->shdr + 40 * i + 36));
     }
@@ -282,14 +269,14 @@ static void json_image(const struct rw_image *img, const struct pe_state *st, FI
     fprintf(out, "],\"imports\":{\"dlls\":[");
     for (size_t i = 0; i < st->ndlls; i++) {
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        pe_json_str(out, st->dlls[i].name);
+        rw_json_str(out, st->dlls[i].name);
         fprintf(out, ",\"functions\":%" PRIu32 ",\"iat_rva\":%" PRIu32 ",\"delay\":%s}", st->dlls[i].nfuncs,
                 st->dlls[i].iat_rva, st->dlls[i].delay ? "true" : "false");
     }
     fprintf(out, "],\"functions\":%zu},\"exports\":%" PRIu32 ",\"exception_entries\":%zu,"
                  "\"exception_entries_ignored\":%zu,\"helper\":{\"name\":",
             st->nimports, st->nexports, st->npdata, st->npdata_bad);
-    pe_json_str(out, img->helper_name);
+    rw_json_str(out, img->helper_name);
     fprintf(out, ",\"slots\":[");
     for (size_t i = 0; i < img->helper.nslots; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", img->helper.slots[i]);
@@ -360,7 +347,7 @@ static void json_fixup(FILE *out, const struct r2r_slot *sl)
     const char *n = r2r_fixup_name(k);
     fprintf(out, "{\"kind\":%" PRIu32 ",\"name\":", k);
     if (n)
-        pe_json_str(out, n);
+        rw_json_str(out, n);
     else
         fprintf(out, "null");
     fprintf(out, ",\"module_override\":");
@@ -372,7 +359,7 @@ static void json_fixup(FILE *out, const struct r2r_slot *sl)
         const char *h = r2r_helper_name(sl->helper);
         fprintf(out, ",\"helper\":{\"id\":%" PRIu32 ",\"name\":", sl->helper);
         if (h)
-            pe_json_str(out, h);
+            rw_json_str(out, h);
         else
             fprintf(out, "null");
         fprintf(out, "}");
@@ -472,14 +459,14 @@ static void json_r2r(const struct rw_image *img, const struct r2r_info *r, FILE 
         const char *n = r2r_section_name(r->sec[i].type);
         fprintf(out, "%s{\"type\":%" PRIu32 ",\"name\":", i ? "," : "", r->sec[i].type);
         if (n)
-            pe_json_str(out, n);
+            rw_json_str(out, n);
         else
             fprintf(out, "null");
         fprintf(out, ",\"rva\":%" PRIu32 ",\"size\":%" PRIu32 "}", r->sec[i].rva, r->sec[i].size);
     }
     fprintf(out, "],\"compiler_identifier\":");
     if (r->compiler)
-        pe_json_str(out, r->compiler);
+        rw_json_str(out, r->compiler);
     else
         fprintf(out, "null");
     fprintf(out, ",\"import_sections\":[");
@@ -491,7 +478,7 @@ static void json_r2r(const struct rw_image *img, const struct r2r_info *r, FILE 
         json_flags(out, im->flags, import_flag_names);
         fprintf(out, ",\"type\":{\"value\":%u,\"name\":", im->type);
         if (tn)
-            pe_json_str(out, tn);
+            rw_json_str(out, tn);
         else
             fprintf(out, "null");
         fprintf(out, "},\"entry_size\":%u,\"signatures_rva\":%" PRIu32 ",\"auxiliary_data_rva\":%" PRIu32

@@ -305,6 +305,5 @@ const char *pe_section_name(struct pe_state *st, const uint8_t *name8);
 /* pe_describe.c */
 void pe_describe(const struct rw_image *img, FILE *out, int json);
 /* JSON string (quoted, escaped) and a bounded printable rendering for text. */
-void pe_json_str(FILE *out, const char *s);
 
 #endif

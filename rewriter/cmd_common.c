@@ -25,17 +25,3 @@ void rw_describe_loc(const struct rw_image *img, uint32_t sec, uint64_t off, cha
     else if (cap)
         buf[0] = 0;
 }
-
-void rw_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}

@@ -13,6 +13,7 @@
 
 #include "calli_sig.h"
 #include "cli.h"
+#include "json.h"
 
 static void usage(FILE *out)
 {
@@ -169,28 +170,13 @@ static void print_text(FILE *out, const struct blob *b, const struct verdict *v)
 }
 
 /* A JSON string, or null when s is null. */
+/* A JSON string, or null. */
 static void json_str(FILE *out, const char *s)
 {
-    if (!s) {
+    if (s)
+        rw_json_str(out, s);
+    else
         fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7F)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
-        }
-    }
-    fputc('"', out);
 }
 
 static void print_json(FILE *out, const struct blob *b, const struct verdict *v, bool sgc)
