@@ -4,7 +4,7 @@
 #   $(B)/gen/callirw-gen        the generator (host tool)
 #   make check-gen-x86_64-linux     $(SEEDS) seeds, modes nopie/pie/shared-rt (mixed by seed)
 #   make check-gen-x86_64-windows   $(SEEDS) seeds, modes exe/exe-lowbase, run under wine
-#   make check-gen-aarch64-linux    $(SEEDS) seeds, modes nopie/pie, run under qemu-aarch64
+#   make check-gen-aarch64-linux    $(SEEDS) seeds, modes nopie/pie/shared-rt/shared-sites, under qemu-aarch64
 #   make check-gen-macho-objects    GEN_MACHO_SEEDS seeds per Mach-O target, objects + relocations
 #
 # GEN_SEED0 is the first seed (default 1); GEN_ARGS adds options to run.sh
@@ -22,12 +22,23 @@ $(GEN_BIN): tests/gen/gen.c
 
 ALL_TARGETS += $(GEN_BIN)
 
+# The arm64 runtime compiled with -mbranch-protection=standard, for the BTI
+# seeds (docs/generator.md): the interface library's C objects carry no BTI
+# note and no landing pads, and the reference runtime's callbacks are reached
+# by blr, which a BTI-enforcing CPU rejects on a guarded page without them.
+GEN_RT_BTI := $(B)/gen/aarch64-linux-bti/libcalli_runtime.a
+$(eval $(call RT_LIB,gen/aarch64-linux-bti,$(A64_CC),$(A64_AR),runtime/helper_aarch64.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND) -mbranch-protection=standard))
+# and arm64 start files with BTI landing pads (tests/gen/bti_crt.py says why)
+GEN_BTI_CRT := $(B)/gen/aarch64-linux-bti/crt
+$(GEN_BTI_CRT)/Scrt1.o: tests/gen/bti_crt.py
+	python3 $< $(@D)
+
 .PHONY: check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux check-gen-macho-objects
 check-gen-x86_64-linux: $(GEN_BIN) $(B)/x86_64-linux/libcalli_runtime.a
 	@$(GEN_RUN) --target x86_64-linux --mode mixed --count $(SEEDS)
 check-gen-x86_64-windows: $(GEN_BIN) $(B)/x86_64-windows/libcalli_runtime.a
 	@$(GEN_RUN) --target x86_64-windows --mode mixed --count $(SEEDS)
-check-gen-aarch64-linux: $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a
+check-gen-aarch64-linux: $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a $(GEN_RT_BTI)
 	@$(GEN_RUN) --target aarch64-linux --mode mixed --count $(SEEDS)
 check-gen-macho-objects: $(GEN_BIN)
 	@$(GEN_RUN) --target x86_64-macos --count $(GEN_MACHO_SEEDS)

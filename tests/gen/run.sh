@@ -25,7 +25,8 @@
 # a timing line and the summary `gen-<target>: N passed, M failed`. Exit
 # status 1 on any failure.
 # Environment: CALLI_RT_LIB replaces the target's runtime archive (e.g. to
-# test an alternative or a deliberately broken runtime).
+# test an alternative or a deliberately broken runtime); CALLI_RT_LIB_BTI the
+# one of arm64 BTI seeds.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -45,7 +46,7 @@ TIMEOUT=60
 BUILD_GEN=1
 ONE=
 
-usage() { sed -n '2,28p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -232,7 +233,33 @@ case "$TARGET" in
   aarch64-linux)
     lib=${CALLI_RT_LIB:-$ROOT/build/aarch64-linux/libcalli_runtime.a}
     [ -f "$lib" ] || { echo "run.sh: $lib missing (make $lib)" >&2; exit 2; }
-    command -v qemu-aarch64 >/dev/null || { echo "run.sh: qemu-aarch64 missing" >&2; exit 2; } ;;
+    command -v qemu-aarch64 >/dev/null || { echo "run.sh: qemu-aarch64 missing" >&2; exit 2; }
+    # BTI seeds (docs/generator.md): the runtime built with branch
+    # protection, and start files with landing pads (tests/gen/bti_crt.py).
+    blib=${CALLI_RT_LIB_BTI:-$ROOT/build/gen/aarch64-linux-bti/libcalli_runtime.a}
+    [ -f "$blib" ] || { echo "run.sh: $blib missing (make $blib)" >&2; exit 2; }
+    crt="$ROOT/build/gen/aarch64-linux-bti/crt"
+    [ -f "$crt/Scrt1.o" ] && [ "$crt/Scrt1.o" -nt "$ROOT/tests/gen/bti_crt.py" ] || python3 "$ROOT/tests/gen/bti_crt.py" "$crt"
+    # One shared runtime per flavour for the shared-rt mode, rebuilt when its
+    # archive changes (BTI: -nostartfiles, as the seeds link).
+    so="$ROOT/build/gen/aarch64-linux/libcalli_runtime.so"
+    bso="$ROOT/build/gen/aarch64-linux-bti/libcalli_runtime.so"
+    [ -z "${CALLI_RT_LIB:-}" ] || so="$WORK/libcalli_runtime.so"
+    [ -z "${CALLI_RT_LIB_BTI:-}" ] || bso="$WORK/bti/libcalli_runtime.so"
+    if [ ! -f "$so" ] || [ "$lib" -nt "$so" ]; then
+      mkdir -p "$(dirname "$so")"
+      aarch64-linux-gnu-gcc -shared -Wl,-soname,libcalli_runtime.so -o "$so.tmp.$$" \
+        -Wl,--whole-archive "$lib" -Wl,--no-whole-archive
+      mv "$so.tmp.$$" "$so"
+    fi
+    if [ ! -f "$bso" ] || [ "$blib" -nt "$bso" ]; then
+      mkdir -p "$(dirname "$bso")"
+      aarch64-linux-gnu-gcc -shared -nostartfiles -Wl,-z,force-bti -Wl,-soname,libcalli_runtime.so \
+        -o "$bso.tmp.$$" "$crt/crti.o" -Wl,--whole-archive "$blib" -Wl,--no-whole-archive "$crt/crtn.o" \
+        2>"$bso.log" || { cat "$bso.log" >&2; exit 2; }   # (ld warns about the unmarked crt files)
+      mv "$bso.tmp.$$" "$bso"
+    fi
+    export CALLI_RT_SO="$so" CALLI_RT_SO_BTI="$bso" CALLI_BTI_CRT="$crt" ;;
   x86_64-macos|arm64-macos) ;;
   *) echo "run.sh: unknown target $TARGET" >&2; exit 2 ;;
 esac

@@ -10,12 +10,19 @@
 #     the same bytes, rewriting OUT is a no-op (exit 1), and OUT still runs
 #     the same after `strip`;
 #  3. the seed's sites.o is rewritten and the program relinked from it with
-#     the seed's own link command; that program must print expected.txt too.
+#     the seed's own link command; that program must print expected.txt too
+#     (every third seed also with ld.lld);
+#  4. arm64 BTI seeds (meta.txt bti=yes, docs/generator.md): the image, its
+#     rewrite and the relinked program carry the BTI property, `scan --json`
+#     says "bti": true (false for the other arm64 seeds), and every stub, in
+#     the image and in the object, starts with bti c. They run under a qemu
+#     that enforces BTI (tests/rewrite/bti_control.sh proves it does).
 # A -static link that has no room for the new program headers is a
 # documented limitation (docs/elf.md): its image rewrite is recorded as
 # skipped, the object rewrite still runs.
 # Environment from run.sh: GEN_DIR, GEN_SEED, GEN_MODE, GEN_TARGET.
-# REWRITE_LOG, if set, receives one line per step: "<seed> <mode> <what> <result>".
+# REWRITE_LOG, if set, receives one line per step: "<seed> <mode> <what> <result>",
+# with " bti" appended for BTI seeds.
 set -eu
 in=$1 out=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,13 +30,18 @@ C=$ROOT/build/asan/callirw
 LIEF=$ROOT/build/tools/lief_check
 log=${REWRITE_LOG:-/dev/null}
 d=$GEN_DIR
-note() { echo "$GEN_SEED $GEN_MODE $*" >> "$log"; }
+bti=$(sed -n 's/^bti=//p' "$d/meta.txt")   # arm64 only: yes or no
+tag=; if [ "$bti" = yes ]; then tag=" bti"; fi
+note() { echo "$GEN_SEED $GEN_MODE $*$tag" >> "$log"; }
 # how programs of this target run, and its binutils
 case "$GEN_TARGET" in
-  aarch64-linux) RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"; STRIP=aarch64-linux-gnu-strip; NM=aarch64-linux-gnu-nm ;;
-  *) RUN=""; STRIP=strip; NM=nm ;;
+  aarch64-linux) RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"; STRIP=aarch64-linux-gnu-strip; NM=aarch64-linux-gnu-nm
+                 READELF=aarch64-linux-gnu-readelf; OBJDUMP=aarch64-linux-gnu-objdump ;;
+  *) RUN=""; STRIP=strip; NM=nm; READELF=readelf; OBJDUMP=objdump ;;
 esac
 fail() { echo "rewrite hook: seed $GEN_SEED ($GEN_MODE): $*" >&2; exit 1; }
+# BTI seeds: FILE carries GNU_PROPERTY_AARCH64_FEATURE_1_BTI
+bti_marked() { $READELF -n "$1" 2>/dev/null | grep -q "AArch64 feature:.*BTI"; }
 
 # In mode shared-sites the sites live in libprog.so, loaded by the launcher
 # IN: the library is what gets rewritten, and OUT is the launcher, copied
@@ -42,6 +54,14 @@ if [ "$GEN_MODE" = shared-sites ]; then
   out_img=$d/rw/libprog.so
 else
   out_img=$out
+fi
+
+# 4. (first half) what the scanner says about BTI, for every arm64 seed
+if [ -n "$bti" ]; then
+  "$C" scan --json "$in" > "$d/scan.json" 2> "$d/scan.err" || [ $? = 1 ] || fail "scan failed"
+  [ "$(jq -r .bti "$d/scan.json")" = "$([ "$bti" = yes ] && echo true || echo false)" ] ||
+    fail "scan --json says bti $(jq -r .bti "$d/scan.json") for a seed built with bti=$bti"
+  [ "$bti" = no ] || bti_marked "$in" || fail "a BTI seed's image is not marked BTI (build recipe)"
 fi
 
 # 1. the linked image
@@ -60,6 +80,15 @@ if "$C" rewrite "$in" -o "$out_img" > "$d/rewrite.log" 2>&1; then
   [ "$(readelf -rW "$in" | grep -c '^[0-9a-f]\{16\}')" = "$(readelf -rW "$out" | grep -c '^[0-9a-f]\{16\}')" ] ||
     fail "the number of dynamic relocations changed"
   "$C" inspect "$out" > "$d/inspect.log" 2>&1 || fail "inspect cannot read the rewrite map"
+  if [ "$bti" = yes ]; then
+    bti_marked "$out" || fail "the rewritten image lost the BTI property"
+    "$C" inspect --json "$out" > "$d/inspect.json" || fail "inspect --json failed"
+    $OBJDUMP -d -j .callirw.text "$out" > "$d/stubs.dis"
+    for a in $(jq -r '.stubs[].address' "$d/inspect.json"); do
+      grep -q "^ *$(printf %x "$a"):[[:space:]]*d503245f" "$d/stubs.dis" ||
+        fail "the stub at $(printf %#x "$a") does not start with bti c (see $d/stubs.dis)"
+    done
+  fi
   "$C" rewrite "$in" -o "$d/twice" > /dev/null 2>&1 && cmp -s "$out" "$d/twice" ||
     fail "two rewrites of the same input differ"
   # the rewritten image, stripped, must still run the same
@@ -100,15 +129,31 @@ relink() { # relink DIR [LINKER-FLAG]
     { cat "$d/build-$1.log" >&2; fail "linking the rewritten sites.o ($1) failed"; }
   [ "$GEN_MODE" = shared-sites ] && bin=$d/$1/libprog.so || bin=$d/$1/prog
   $NM "$bin" | grep -q __callirw_stub_ || fail "the relinked program ($1) has no stubs"
+  [ "$bti" != yes ] || bti_marked "$bin" || fail "the relinked program ($1) is not marked BTI"
   set +e; timeout 60 $RUN "$d/$1/prog" > "$d/out-$1.txt" 2> "$d/err-$1.txt"; rc=$?; set -e
   [ "$rc" = 0 ] || fail "the program linked from the rewritten sites.o ($1) exits $rc"
   cmp -s "$d/out-$1.txt" "$d/expected.txt" || fail "the program linked from the rewritten sites.o ($1) prints something else"
 }
+if [ "$bti" = yes ]; then
+  # every stub section of the object starts with bti c
+  $OBJDUMP -d "$d/sites.rw.o" > "$d/stubs-obj.dis"
+  awk '/<__callirw_stub_.*>:$/ { n++; getline; if ($3 != "bti") { print; bad++ } }
+       END { exit !(n > 0 && bad == 0) }' "$d/stubs-obj.dis" > "$d/stubs-obj.bad" ||
+    fail "a stub in sites.rw.o does not start with bti c (see $d/stubs-obj.dis)"
+fi
 relink objrw
 note object rewritten
-# every third seed also links the rewritten object with ld.lld (x86-64: the
-# arm64 cross gcc does not find ld.lld through -fuse-ld)
-if [ $((GEN_SEED % 3)) = 0 ] && [ "$GEN_TARGET" = x86_64-linux ]; then
-  relink objrw-lld -fuse-ld=lld
+# every third seed also links the rewritten object with ld.lld. The arm64
+# cross gcc looks for ld.lld only in its own program directories (plain
+# -fuse-ld=lld: "collect2: cannot find 'ld'"); -B adds one that holds it.
+if [ $((GEN_SEED % 3)) = 0 ]; then
+  case "$GEN_TARGET" in
+    aarch64-linux) mkdir -p "$d/lld-bin"; ln -sf "$(command -v ld.lld)" "$d/lld-bin/ld.lld"
+                   relink objrw-lld "-B$d/lld-bin -fuse-ld=lld" ;;
+    *) relink objrw-lld -fuse-ld=lld ;;
+  esac
+  # the linker that made it (shared-sites: the library holding the object)
+  [ "$GEN_MODE" = shared-sites ] && bin=$d/objrw-lld/libprog.so || bin=$d/objrw-lld/prog
+  $READELF -p .comment "$bin" | grep -q "Linker: .*LLD" || fail "the -lld relink was not linked by ld.lld"
   note object rewritten-lld
 fi

@@ -33,17 +33,28 @@ check-rewrite-props: $(B)/asan/callirw $(ELFT)/pie-import
 	@tests/rewrite/props.sh $(B)
 CHECK_TARGETS += check-rewrite-props
 
-# The same for arm64 ELF, run under qemu-aarch64: modes nopie (30% -static)
-# and pie. Subsumes check-gen-aarch64-linux.
-REWRITE_MODES_A64 := nopie pie
+# The same for arm64 ELF, run under qemu-aarch64: modes nopie (30% -static),
+# pie, shared-rt and shared-sites, as for x86-64. A third of the seeds in the
+# dynamic modes are BTI seeds: compiled with -mbranch-protection=standard (BTI
+# + PAC-ret) and linked into images marked BTI, whose stubs must start with
+# bti c; the log marks their lines "bti". check-a64-bti-control first proves
+# that this qemu enforces BTI (tests/rewrite/bti_control.sh), else the BTI
+# seeds would prove nothing. Subsumes check-gen-aarch64-linux.
+REWRITE_MODES_A64 := nopie pie shared-rt shared-sites
+
+.PHONY: check-a64-bti-control
+check-a64-bti-control:
+	@tests/rewrite/bti_control.sh $(B)
+
 .PHONY: check-rewrite-aarch64-linux
-check-rewrite-aarch64-linux: $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a $(B)/asan/callirw $(B)/tools/lief_check
+check-rewrite-aarch64-linux: check-a64-bti-control $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a $(GEN_RT_BTI) \
+                             $(B)/asan/callirw $(B)/tools/lief_check
 	@mkdir -p $(dir $(REWRITE_LOG)); rm -f $(REWRITE_LOG).a64
 	@set -e; for m in $(REWRITE_MODES_A64); do \
 	  n=$$([ $$m = nopie ] && expr $(SEEDS) \* 3 / 2 || echo $(SEEDS)); \
 	  REWRITE_LOG=$(abspath $(REWRITE_LOG)).a64 $(GEN_RUN) --no-build-gen --target aarch64-linux --mode $$m \
 	    --count $$n --post-build $(abspath tests/rewrite/hook.sh); \
 	done
-	@echo "check-rewrite-aarch64: per mode, what was rewritten:"
-	@awk '{ print "  " $$2 " " $$3 " " $$4 }' $(REWRITE_LOG).a64 | sort | uniq -c
-CHECK_TARGETS := $(filter-out check-gen-aarch64-linux,$(CHECK_TARGETS)) check-rewrite-aarch64-linux
+	@echo "check-rewrite-aarch64: per mode, what was rewritten (bti: BTI seeds):"
+	@awk '{ print "  " $$2 " " $$3 " " $$4 ($$5 ? " " $$5 : "") }' $(REWRITE_LOG).a64 | sort | uniq -c
+CHECK_TARGETS := $(filter-out check-gen-aarch64-linux,$(CHECK_TARGETS)) check-a64-bti-control check-rewrite-aarch64-linux
