@@ -38,7 +38,11 @@ RT_UNWIND := -fasynchronous-unwind-tables
 
 $(eval $(call RT_LIB,x86_64-linux,$(CC),$(AR),runtime/helper_x86_64_sysv.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND)))
 $(eval $(call RT_LIB,x86_64-windows,$(MINGW_CC),$(MINGW_AR),runtime/helper_x86_64_win.S,$(RT_HOST_WIN),$(RT_UNWIND)))
-$(eval $(call RT_LIB,aarch64-linux,$(A64_CC),$(A64_AR),runtime/helper_aarch64.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND)))
+# arm64: with BTI landing pads and PAC-ret (-mbranch-protection=standard; NOPs
+# on CPUs without them), so that a program marked for BTI may link it: the
+# helper's entries already start with bti c, and the reference runtime's
+# callbacks are reached by blr.
+$(eval $(call RT_LIB,aarch64-linux,$(A64_CC),$(A64_AR),runtime/helper_aarch64.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND) -mbranch-protection=standard))
 $(eval $(call RT_LIB,asan/x86_64-linux,$(CC),$(AR),runtime/helper_x86_64_sysv.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND) $(SAN_FLAGS)))
 
 # ---- runtime tests beyond the unit tests (tests/runtime/) -------------------

@@ -23,9 +23,11 @@ $(GEN_BIN): tests/gen/gen.c
 ALL_TARGETS += $(GEN_BIN)
 
 # The arm64 runtime compiled with -mbranch-protection=standard, for the BTI
-# seeds (docs/generator.md): the interface library's C objects carry no BTI
-# note and no landing pads, and the reference runtime's callbacks are reached
-# by blr, which a BTI-enforcing CPU rejects on a guarded page without them.
+# seeds (docs/generator.md): a copy of the interface library (which is built
+# the same way since the BTI seeds showed it must be: the reference runtime's
+# callbacks are reached by blr, which a BTI-enforcing CPU rejects on a
+# guarded page without landing pads), kept apart so that CALLI_RT_LIB can
+# replace the plain one without touching the BTI seeds.
 GEN_RT_BTI := $(B)/gen/aarch64-linux-bti/libcalli_runtime.a
 $(eval $(call RT_LIB,gen/aarch64-linux-bti,$(A64_CC),$(A64_AR),runtime/helper_aarch64.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND) -mbranch-protection=standard))
 # and arm64 start files with BTI landing pads (tests/gen/bti_crt.py says why)
