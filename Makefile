@@ -38,6 +38,7 @@ CHECK_TARGETS :=
 include sig/rules.mk
 include runtime/rules.mk
 include tests/stub_a64/rules.mk
+include tests/stub_win/rules.mk
 include rewriter/rules.mk
 include tests/unit/rules.mk
 include tests/pe/rules.mk

@@ -115,7 +115,8 @@ enum stub_err stub_generate(enum calli_abi abi, const struct calli_sig *sig, int
         e = stub_gen_x86_64_sysv(sig, suppress_gc, opts ? opts : &none, out, err, errcap);
         break;
     case CALLI_ABI_WIN_X64:
-        return stub_fail(err, errcap, STUB_E_ABI, "stubs are not implemented for Microsoft x64 yet");
+        e = stub_gen_x86_64_win(sig, suppress_gc, opts ? opts : &none, out, err, errcap);
+        break;
     case CALLI_ABI_AAPCS64:
     case CALLI_ABI_APPLE_ARM64:
         e = stub_gen_aarch64(abi, sig, suppress_gc, opts ? opts : &none, out, err, errcap);

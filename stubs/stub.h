@@ -7,7 +7,7 @@
  * straight-line code. One generator per ABI implements stub_generate(); the
  * format back-ends place the bytes and turn the unwind description into
  * their own tables (.eh_frame FDEs via stubs/cfi_dwarf.h, Mach-O compact
- * unwind, Win64 UNWIND_CODEs). See docs/stubs.md.
+ * unwind, Win64 UNWIND_INFO via stub_win64_unwind_info). See docs/stubs.md.
  *
  * Stub code is position-independent: it uses only register-relative memory
  * operands and needs no relocation. Generation is deterministic: the same
@@ -125,8 +125,7 @@ struct stub_code {
 };
 
 /* Generate the stub for one key. abi: the image's ABI (CALLI_ABI_SYSV_X64,
- * CALLI_ABI_AAPCS64 and CALLI_ABI_APPLE_ARM64 are implemented;
- * CALLI_ABI_WIN_X64 returns STUB_E_ABI). sig: a
+ * CALLI_ABI_WIN_X64, CALLI_ABI_AAPCS64, CALLI_ABI_APPLE_ARM64). sig: a
  * signature as calli_sig_parse produces it (the calling convention and the
  * pointees are ignored). suppress_gc: the key's SUPPRESS_GC_TRANSITION bit.
  * opts may be null (no landing pad). On success *out owns heap memory (free
@@ -138,6 +137,30 @@ enum stub_err stub_generate(enum calli_abi abi, const struct calli_sig *sig, int
 
 /* Release a stub's memory and leave it empty. Accepts an empty or zeroed stub. */
 void stub_code_free(struct stub_code *code);
+
+/* The Win64 UNWIND_INFO of a Microsoft x64 stub (docs/stubs.md section 9):
+ * version 1, no flags, SizeOfProlog, CountOfCodes, FrameRegister/Offset and
+ * the UNWIND_CODEs of the prologue in reverse order, padded to an even
+ * count; 4-byte aligned in the image. It describes the RUNTIME_FUNCTION
+ * [frame_start, len): the code before frame_start (endbr64, shape B's
+ * frameless head) keeps the entry state and, like any leaf, needs no entry;
+ * a stub without a frame gets the empty UNWIND_INFO (01 00 00 00), which a
+ * back-end may emit or leave out.
+ *
+ * The prologue must be what the codes can express: pushes of nonvolatile
+ * registers, at most one allocation, saves (UWOP_SAVE_NONVOL) after it, and
+ * last an optional frame-pointer set (offset a multiple of 16, at most 240),
+ * within 255 bytes of frame_start. The epilogue steps must be a canonical
+ * Win64 epilogue - the whole allocation freed at once (add rsp / lea rsp,
+ * [fp+x]), then the pushes popped in reverse order - since the Windows
+ * unwinder recognises epilogues by their code, not from the table. Anything
+ * else is STUB_E_ENCODE.
+ *
+ * Writes *len bytes to out (up to cap); STUB_E_NOMEM when cap is too small,
+ * with *len the size needed (at most 4 + 2 * 256 bytes). STUB_E_ABI for a
+ * stub of another ABI, STUB_E_ARG for null arguments. Pure: no allocation. */
+enum stub_err stub_win64_unwind_info(const struct stub_code *code, uint8_t *out, size_t cap,
+                                     size_t *len);
 
 /* arm64 range-extension veneer: code placed at address `at` that branches
  * to `target` through x16 (`adrp x16; add x16, x16, #lo12; br x16`), for a

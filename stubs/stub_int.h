@@ -19,6 +19,9 @@ enum stub_err stub_fail(char *err, size_t cap, enum stub_err code, const char *f
 enum stub_err stub_gen_x86_64_sysv(const struct calli_sig *sig, int suppress_gc,
                                    const struct stub_opts *opts, struct stub_code *out,
                                    char *err, size_t errcap);
+enum stub_err stub_gen_x86_64_win(const struct calli_sig *sig, int suppress_gc,
+                                  const struct stub_opts *opts, struct stub_code *out,
+                                  char *err, size_t errcap);
 /* AAPCS64 and Apple arm64 (abi says which). */
 enum stub_err stub_gen_aarch64(enum calli_abi abi, const struct calli_sig *sig, int suppress_gc,
                                const struct stub_opts *opts, struct stub_code *out, char *err,

@@ -26,31 +26,17 @@
  */
 #include <string.h>
 
-#include "x86_enc.h"
+#include "stub_x86_64_common.h"
 
 /* SysV integer argument registers, hardware numbering. */
 static const uint8_t sysv_gpr[6] = {STUB_X86_RDI, STUB_X86_RSI, STUB_X86_RDX,
                                     STUB_X86_RCX, 8, 9};
-enum { R_RAX = 0, R_RBX = 3, R_RSP = 4, R_RBP = 5, R_RDI = 7, R_RSI = 6, R_R10 = 10, R_R11 = 11 };
+enum { R_RAX = X64_RAX, R_RBX = X64_RBX, R_RSP = X64_RSP, R_RBP = X64_RBP, R_RDI = X64_RDI,
+       R_RSI = X64_RSI, R_R10 = X64_R10, R_R11 = X64_R11 };
 
 /* Offsets in struct calli_runtime. */
-enum { RT_CTX = 8, RT_ENTER = 16, RT_LEAVE = 24, RT_S2N = 32, RT_FREE = 40 };
-
-/* What a value needs between the managed and the native side (both
- * directions use the same rules, spec section 3). */
-enum conv { CV_NONE, CV_BOOL, CV_S8, CV_U8, CV_S16, CV_U16 };
-
-static enum conv conv_of(uint8_t t)
-{
-    switch (t) {
-    case CALLI_T_BOOL: return CV_BOOL;
-    case CALLI_T_I1: return CV_S8;
-    case CALLI_T_U1: return CV_U8;
-    case CALLI_T_I2: return CV_S16;
-    case CALLI_T_U2: case CALLI_T_CHAR: return CV_U16;
-    default: return CV_NONE;
-    }
-}
+enum { RT_CTX = X64_RT_CTX, RT_ENTER = X64_RT_ENTER, RT_LEAVE = X64_RT_LEAVE,
+       RT_S2N = X64_RT_S2N, RT_FREE = X64_RT_FREE };
 
 struct gen {
     struct x86_asm a;
@@ -71,71 +57,11 @@ struct gen {
 
 #define G(g) (&(g)->a)
 #define REG64(i) x86_reg(x86_gpr((i), 8))
-#define REG32(i) x86_reg(x86_gpr((i), 4))
-#define REG8(i) x86_reg(x86_gpr((i), 1))
 #define MEM(base, disp, size) x86_mem(x86_gpr((base), 8), (disp), (size))
-
-/* dst32 = the native form of the small value held in the register's low bits. */
-static void norm_reg(struct gen *g, unsigned r, enum conv cv)
-{
-    switch (cv) {
-    case CV_BOOL: /* test dil, dil; setne dil; movzx edi, dil */
-        X86(G(g), TEST, REG8(r), REG8(r));
-        X86(G(g), SETNZ, REG8(r));
-        X86(G(g), MOVZX, REG32(r), REG8(r));
-        break;
-    case CV_S8: X86(G(g), MOVSX, REG32(r), REG8(r)); break;
-    case CV_U8: X86(G(g), MOVZX, REG32(r), REG8(r)); break;
-    case CV_S16: X86(G(g), MOVSX, REG32(r), x86_reg(x86_gpr(r, 2))); break;
-    case CV_U16: X86(G(g), MOVZX, REG32(r), x86_reg(x86_gpr(r, 2))); break;
-    case CV_NONE: break;
-    }
-}
-
-/* dst = the native form of the value at [base+disp] (whole 8 bytes when
- * there is nothing to convert; the result's upper 32 bits are zero otherwise).
- * width: the managed value's width for BOOL (1) or the return BOOL (4). */
-static void load_norm(struct gen *g, unsigned dst, unsigned base, int32_t disp, enum conv cv,
-                      unsigned bool_width)
-{
-    switch (cv) {
-    case CV_BOOL: /* xor eax, eax; cmp byte [m], 0; setne al */
-        X86(G(g), XOR, REG32(dst), REG32(dst));
-        X86(G(g), CMP, MEM(base, disp, (uint16_t)bool_width), x86_imm(0));
-        X86(G(g), SETNZ, REG8(dst));
-        break;
-    case CV_S8: X86(G(g), MOVSX, REG32(dst), MEM(base, disp, 1)); break;
-    case CV_U8: X86(G(g), MOVZX, REG32(dst), MEM(base, disp, 1)); break;
-    case CV_S16: X86(G(g), MOVSX, REG32(dst), MEM(base, disp, 2)); break;
-    case CV_U16: X86(G(g), MOVZX, REG32(dst), MEM(base, disp, 2)); break;
-    case CV_NONE: X86(G(g), MOV, REG64(dst), MEM(base, disp, 8)); break;
-    }
-}
 
 static void uw(struct gen *g, enum stub_unwind_op op, unsigned reg, int32_t value)
 {
-    if (g->a.err == STUB_OK)
-        g->a.err = stub_unwind_add(g->c, op, reg, value);
-}
-
-/* Normalise every small argument where it is: in its register, or in its
- * incoming stack slot ([rsp+8+off] at entry). */
-static void normalize_in_place(struct gen *g)
-{
-    for (unsigned i = 0; i < g->sig->nparams; i++) {
-        enum conv cv = conv_of(g->sig->params[i]);
-        const struct calli_loc *m = &g->lay.managed[i];
-        if (cv == CV_NONE)
-            continue;
-        if (m->kind == CALLI_LOC_GPR) {
-            norm_reg(g, sysv_gpr[m->reg], cv);
-        } else { /* small values are never FP class */
-            int32_t d = 8 + (int32_t)m->stack_off;
-            load_norm(g, R_RAX, R_RSP, d, cv, 1);
-            X86(G(g), MOV, MEM(R_RSP, d, 8), REG64(R_RAX));
-        }
-    }
-    g->normalized = 1;
+    x64_uw(G(g), op, reg, value);
 }
 
 /* Build the native stack arguments at [rsp] from the incoming ones at
@@ -143,44 +69,14 @@ static void normalize_in_place(struct gen *g)
  * slots move as one 16-byte copy through xmm8, which no argument uses. */
 static void copy_stack_args(struct gen *g)
 {
-    unsigned idx[CALLI_SIG_MAX_PARAMS], n = 0;
-    for (unsigned i = 0; i < g->sig->nparams; i++)
-        if (g->lay.managed[i].kind == CALLI_LOC_STACK && g->sig->params[i] != CALLI_T_STRING)
-            idx[n++] = i;
-    for (unsigned k = 0; k < n; k++) {
-        unsigned i = idx[k];
-        const struct calli_loc *m = &g->lay.managed[i], *nt = &g->lay.native[i];
-        enum conv cv = g->normalized ? CV_NONE : conv_of(g->sig->params[i]);
-        int32_t src = 16 + (int32_t)m->stack_off, dst = (int32_t)nt->stack_off;
-        if (k + 1 < n && cv == CV_NONE) {
-            unsigned j = idx[k + 1];
-            enum conv cvj = g->normalized ? CV_NONE : conv_of(g->sig->params[j]);
-            if (cvj == CV_NONE && g->lay.managed[j].stack_off == m->stack_off + 8 &&
-                g->lay.native[j].stack_off == nt->stack_off + 8) {
-                X86(G(g), MOVUPS, x86_reg(x86_xmm(8)), MEM(R_RBP, src, 16));
-                X86(G(g), MOVUPS, MEM(R_RSP, dst, 16), x86_reg(x86_xmm(8)));
-                k++;
-                continue;
-            }
-        }
-        load_norm(g, R_RAX, R_RBP, src, cv, 1);
-        X86(G(g), MOV, MEM(R_RSP, dst, 8), REG64(R_RAX));
-    }
+    x64_copy_stack_args(G(g), g->sig, &g->lay, g->normalized, R_RBP, 16, R_RSP, 0, 8);
 }
 
 /* rt->enter(ctx) / rt->leave(ctx), skipped at run time when the runtime
  * may be null here. */
 static void call_gc_service(struct gen *g, int32_t fn)
 {
-    struct x86_label skip = {0, ZYDIS_MNEMONIC_JZ};
-    if (g->rt_test) {
-        X86(G(g), TEST, REG64(R_RBX), REG64(R_RBX));
-        skip = x86_branch_fwd(G(g), ZYDIS_MNEMONIC_JZ);
-    }
-    X86(G(g), MOV, REG64(R_RDI), MEM(R_RBX, RT_CTX, 8));
-    X86(G(g), CALL, MEM(R_RBX, fn, 8));
-    if (g->rt_test)
-        x86_bind(G(g), skip);
+    x64_gc_service(G(g), g->rt_test, R_RDI, fn);
 }
 
 /* Everything from `push rbp` to `ret`. rt_in_r11: shape B, r11 already
@@ -279,8 +175,8 @@ static void framed(struct gen *g, int rt_in_r11)
         for (unsigned i = 0; i < s->nparams; i++) {
             const struct calli_loc *m = &g->lay.managed[i];
             if (m->kind == CALLI_LOC_GPR) {
-                enum conv cv = g->normalized ? CV_NONE : conv_of(s->params[i]);
-                load_norm(g, sysv_gpr[m->reg], R_RBP, g->slot[i], cv, 1);
+                enum x64_conv cv = g->normalized ? X64_CV_NONE : x64_conv_of(s->params[i]);
+                x64_load_norm(G(g), sysv_gpr[m->reg], R_RBP, g->slot[i], cv, 1);
             } else if (m->kind == CALLI_LOC_FPR) {
                 X86(G(g), MOVSD, x86_reg(x86_xmm(m->reg)), MEM(R_RBP, g->slot[i], 8));
             }
@@ -305,22 +201,16 @@ static void framed(struct gen *g, int rt_in_r11)
         if (fp_ret)
             X86(G(g), MOVAPS, x86_reg(x86_xmm(0)), MEM(R_RBP, g->x_slot, 16));
         else if (!void_ret)
-            load_norm(g, R_RAX, R_RBP, g->t_slot, conv_of(s->ret), 4);
+            x64_load_norm(G(g), R_RAX, R_RBP, g->t_slot, x64_conv_of(s->ret), 4);
     } else {
         /* Only a return conversion needs the frame. */
         if (!g->normalized)
             for (unsigned i = 0; i < s->nparams; i++)
                 if (g->lay.managed[i].kind == CALLI_LOC_GPR)
-                    norm_reg(g, sysv_gpr[g->lay.managed[i].reg], conv_of(s->params[i]));
+                    x64_norm_reg(G(g), sysv_gpr[g->lay.managed[i].reg],
+                                 x64_conv_of(s->params[i]));
         X86(G(g), CALL, REG64(R_R10));
-        enum conv rc = conv_of(s->ret);
-        if (rc == CV_BOOL) { /* all 32 bits count */
-            X86(G(g), TEST, REG32(R_RAX), REG32(R_RAX));
-            X86(G(g), SETNZ, REG8(R_RAX));
-            X86(G(g), MOVZX, REG32(R_RAX), REG8(R_RAX));
-        } else {
-            norm_reg(g, R_RAX, rc);
-        }
+        x64_norm_ret(G(g), x64_conv_of(s->ret));
     }
 
     c->epilogue_start = (uint32_t)c->len;
@@ -352,7 +242,7 @@ enum stub_err stub_gen_x86_64_sysv(const struct calli_sig *sig, int suppress_gc,
         return stub_fail(err, errcap, STUB_E_SIG, "no System V layout for this signature");
     for (unsigned i = 0; i < sig->nparams; i++)
         g.nstr += sig->params[i] == CALLI_T_STRING;
-    int rconv = conv_of(sig->ret) != CV_NONE;
+    int rconv = x64_conv_of(sig->ret) != X64_CV_NONE;
 
     if (opts->ibt)
         X86_0(G(&g), ENDBR64);
@@ -360,18 +250,11 @@ enum stub_err stub_gen_x86_64_sysv(const struct calli_sig *sig, int suppress_gc,
     if (g.nstr == 0 && !rconv) {
         /* Shapes A and B: normalise in place, tail-jump when nothing else
          * has to happen. */
-        normalize_in_place(&g);
+        x64_normalize_in_place(G(&g), sig, &g.lay, sysv_gpr, 8);
+        g.normalized = 1;
         out->tail_call = 1;
-        if (g.sgc) {
-            X86(G(&g), JMP, REG64(R_R10));
-        } else {
-            X86(G(&g), MOV, REG64(R_R11), MEM(R_R11, 8, 8));
-            X86(G(&g), TEST, REG64(R_R11), REG64(R_R11));
-            struct x86_label body = x86_branch_fwd(G(&g), ZYDIS_MNEMONIC_JNZ);
-            X86(G(&g), JMP, REG64(R_R10));
-            x86_bind(G(&g), body);
+        if (x64_tail_head(G(&g), g.sgc))
             framed(&g, 1);
-        }
     } else {
         framed(&g, 0);
     }

@@ -2,12 +2,12 @@
 # helper, under qemu-aarch64 (no binfmt: qemu is called explicitly). One
 # program, cross-compiled: the test (C + tramp.S), the stub generator's
 # format-neutral sources (stubs/*.c without the Zydis-based x86 encoder and
-# generator) and build/aarch64-linux/libcalli_runtime.a (helper, dispatcher,
+# generators) and build/aarch64-linux/libcalli_runtime.a (helper, dispatcher,
 # reference runtime, sig/). See docs/stubs.md section 8.
 
 STUB_A64 := $(B)/tests/stub_a64
 STUB_A64_SRC := tests/stub_a64/stub_a64_test.c tests/stub_a64/tramp.S \
-                $(filter-out stubs/x86_enc.c stubs/stub_x86_64_sysv.c,$(wildcard stubs/*.c))
+                $(filter-out stubs/x86_enc.c stubs/stub_x86_64_%.c,$(wildcard stubs/*.c))
 QEMU_A64 ?= qemu-aarch64
 QEMU_A64_ROOT ?= /usr/aarch64-linux-gnu
 

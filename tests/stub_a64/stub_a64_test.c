@@ -70,10 +70,17 @@ void __deregister_frame(void *begin);
 #define PROT_BTI 0x10
 #endif
 
-/* The x86-64 generator is not part of this build (it needs Zydis). */
+/* The x86-64 generators are not part of this build (they need Zydis). */
 enum stub_err stub_gen_x86_64_sysv(const struct calli_sig *sig, int suppress_gc,
                                    const struct stub_opts *opts, struct stub_code *out,
                                    char *err, size_t errcap)
+{
+    (void)sig, (void)suppress_gc, (void)opts, (void)out;
+    return stub_fail(err, errcap, STUB_E_ABI, "x86-64 is not built for arm64");
+}
+enum stub_err stub_gen_x86_64_win(const struct calli_sig *sig, int suppress_gc,
+                                  const struct stub_opts *opts, struct stub_code *out,
+                                  char *err, size_t errcap)
 {
     (void)sig, (void)suppress_gc, (void)opts, (void)out;
     return stub_fail(err, errcap, STUB_E_ABI, "x86-64 is not built for arm64");
