@@ -144,8 +144,8 @@ enum rw_err elf_find_caves(const struct elf_hdrs *h, struct elf_cave **out, size
 }
 
 enum rw_err elf_put_veneers(const struct elf_hdrs *h, const struct rw_plan *plan, uint8_t *out,
-                            size_t outlen, Elf64_Phdr *np, struct elf_veneer_sec **secs,
-                            size_t *nsecs, struct rw_diag *d)
+                            size_t outlen, Elf64_Phdr *np, size_t npn,
+                            struct elf_veneer_sec **secs, size_t *nsecs, struct rw_diag *d)
 {
     *secs = NULL;
     *nsecs = 0;
@@ -189,7 +189,17 @@ enum rw_err elf_put_veneers(const struct elf_hdrs *h, const struct rw_plan *plan
         }
         memcpy(out + off, vn->code, STUB_VENEER_BYTES);
         /* the segment grows over it; one section per cave covers them all */
-        Elf64_Phdr *L = &np[c[k].seg];
+        const Elf64_Phdr *in = &h->ph[c[k].seg];
+        size_t j = 0;
+        while (j < npn && !(np[j].p_type == PT_LOAD && np[j].p_vaddr == in->p_vaddr &&
+                            np[j].p_offset == in->p_offset))
+            j++;
+        if (j == npn) {
+            e = rw_fail(d, RW_E_INTERNAL, "the segment of veneer 0x%llx is gone",
+                        (unsigned long long)vn->va);
+            break;
+        }
+        Elf64_Phdr *L = &np[j];
         uint64_t end = vn->va + STUB_VENEER_BYTES - L->p_vaddr;
         if (end > L->p_memsz)
             L->p_memsz = L->p_filesz = end;

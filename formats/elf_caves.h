@@ -36,10 +36,11 @@ struct elf_veneer_sec {
 
 /* Copy the plan's veneers into out (a copy of the input), each into the
  * cave it was planned in, and grow the caves' segments in np (the output's
- * program headers; PT_LOADs at their input indices) over them. *secs
- * receives one entry per cave used (heap). With out NULL, only *secs. */
+ * npn program headers, where each input PT_LOAD is found by its address and
+ * offset) over them. *secs receives one entry per cave used (heap). With out
+ * NULL, only *secs. */
 enum rw_err elf_put_veneers(const struct elf_hdrs *h, const struct rw_plan *plan, uint8_t *out,
-                            size_t outlen, Elf64_Phdr *np, struct elf_veneer_sec **secs,
-                            size_t *nsecs, struct rw_diag *d);
+                            size_t outlen, Elf64_Phdr *np, size_t npn,
+                            struct elf_veneer_sec **secs, size_t *nsecs, struct rw_diag *d);
 
 #endif

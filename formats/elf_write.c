@@ -5,7 +5,7 @@
  *  - one new PT_LOAD (R+X) at the end of the file and above every existing
  *    segment in memory, holding the stubs (first, at an address fixed
  *    before the plan: rw_elf_code_va), the sections moved out of the way
- *    (below), the rewrite map, the stubs' .eh_frame and a rebuilt
+ *    (below), the rewrite map, the stubs' .eh_frame and a rebuilt (or new)
  *    .eh_frame_hdr;
  *  - the program header table grows IN PLACE (one more PT_LOAD, and a
  *    PT_GNU_EH_FRAME when the input had none). It stays where the ELF header
@@ -15,6 +15,11 @@
  *    (.interp, notes, hash tables) into the new segment, byte for byte,
  *    keeping their alignment; PT_INTERP, PT_NOTE, PT_GNU_PROPERTY and
  *    DT_GNU_HASH / DT_HASH follow them;
+ *  - when that is not room enough (-static links: .rela.plt follows the
+ *    notes and cannot move), the PT_NOTEs that moved are merged into one
+ *    8-aligned PT_NOTE if their notes read the same that way (x86-64), or
+ *    else no PT_LOAD is added: the same contents go into the free bytes
+ *    after the executable PT_LOAD, which grows (arm64); decide_layout;
  *  - every site is patched in place, return addresses unchanged;
  *  - section headers are rebuilt at the end of the file; symbols that lived
  *    in moved sections (e.g. __GNU_EH_FRAME_HDR) move with them.
@@ -52,10 +57,26 @@ struct lw {
     size_t new_phnum;
     int add_eh_phdr;         /* no PT_GNU_EH_FRAME in the input: add one */
 
+    /* Where the stubs and tables go (decide_layout):
+     *  extend = 0: a new PT_LOAD at the end of the file;
+     *  extend = 1: the free bytes after the executable PT_LOAD ext_load,
+     *              which grows (room bytes from seg_off), when the table
+     *              has no room for a new PT_LOAD. */
+    int extend;
+    size_t ext_load;
+    uint64_t room;
     /* The block of sections moved out of the program header table's way:
-     * input bytes [mv_start, mv_end), placed at seg_off + mv_at. */
-    uint64_t mv_start, mv_end, mv_at;
-    /* The new segment: file offset, address, size; parts at offsets in it. */
+     * input bytes [mv_start, mv_end), placed at seg_off + mv_at, byte for
+     * byte; or, with merge (the PT_NOTEs in the block become one, p_align
+     * 8), section by section at mv_at + mv_new[i]. mv_size: bytes taken in
+     * the new place; merged_size: the merged PT_NOTE's bytes (first). */
+    uint64_t mv_start, mv_end, mv_at, mv_size;
+    int merge;
+    size_t nmerged;
+    uint64_t *mv_new;
+    uint64_t merged_size;
+    /* The new segment (or the extension): file offset, address, size;
+     * parts at offsets in it. */
     uint64_t seg_off, seg_va, seg_size;
     uint64_t map_at, ehf_at, hdr_at, text_at;
 
@@ -139,7 +160,30 @@ static int movable(const struct lw *w, size_t i)
            (t == SHT_PROGBITS && !strcmp(sec_name(w, i), ".interp"));
 }
 
-/* .dynamic entries that point into the moved block follow it. */
+/* Section i is one of those that move (find_block). */
+static int is_moved(const struct lw *w, size_t i)
+{
+    const Elf64_Shdr *s = &w->sh[i];
+    return w->mv_end && movable(w, i) && (s->sh_flags & SHF_ALLOC) && s->sh_size &&
+           s->sh_offset >= w->mv_start && s->sh_offset + s->sh_size <= w->mv_end;
+}
+
+/* Where moved section i lands, as an offset in the new segment. */
+static uint64_t moved_at(const struct lw *w, size_t i)
+{
+    return w->merge ? w->mv_at + w->mv_new[i] : w->mv_at + (w->sh[i].sh_offset - w->mv_start);
+}
+
+/* Is program header i (not a PT_LOAD) one that lies in the moved block? */
+static int phdr_moves(const struct lw *w, const Elf64_Phdr *p)
+{
+    return w->mv_end && p->p_type != PT_LOAD && p->p_type != PT_PHDR && p->p_filesz &&
+           p->p_offset >= w->mv_start && p->p_offset + p->p_filesz <= w->mv_end;
+}
+
+/* .dynamic entries that point into a moved section follow it: by the
+ * block's shift (va_base: the block's input address), or, when the notes
+ * were merged, by their own section's. */
 static enum rw_err move_dynamic(const struct lw *w, uint8_t *out, uint64_t va_base, int64_t va_shift)
 {
     uint64_t len = w->mv_end - w->mv_start;
@@ -154,13 +198,24 @@ static enum rw_err move_dynamic(const struct lw *w, uint8_t *out, uint64_t va_ba
             if (dyn.d_tag == DT_NULL)
                 break;
             int pointer = dyn.d_tag == DT_GNU_HASH || dyn.d_tag == DT_HASH;
-            int inside = dyn.d_un.d_ptr >= va_base && dyn.d_un.d_ptr - va_base < len;
+            int inside = 0;
+            int64_t shift = va_shift;
+            if (w->merge) {
+                for (size_t j = 1; j < w->shnum && !inside; j++)
+                    if (is_moved(w, j) && dyn.d_un.d_ptr >= w->sh[j].sh_addr &&
+                        dyn.d_un.d_ptr - w->sh[j].sh_addr < w->sh[j].sh_size) {
+                        inside = 1;
+                        shift = (int64_t)(w->seg_va + moved_at(w, j)) - (int64_t)w->sh[j].sh_addr;
+                    }
+            } else {
+                inside = dyn.d_un.d_ptr >= va_base && dyn.d_un.d_ptr - va_base < len;
+            }
             if (!pointer && inside && (dyn.d_tag == DT_SYMTAB || dyn.d_tag == DT_STRTAB ||
                                        dyn.d_tag == DT_VERSYM || dyn.d_tag == DT_RELA ||
                                        dyn.d_tag == DT_JMPREL))
                 return rw_fail(w->d, RW_E_INTERNAL, "a dynamic table lies in a moved section");
             if (pointer && inside) {
-                dyn.d_un.d_ptr += (uint64_t)va_shift;
+                dyn.d_un.d_ptr += (uint64_t)shift;
                 memcpy(p, &dyn, sizeof dyn);
             }
         }
@@ -168,13 +223,21 @@ static enum rw_err move_dynamic(const struct lw *w, uint8_t *out, uint64_t va_ba
     return RW_OK;
 }
 
-/* Make room for the grown program header table: the sections overlapping
- * [old end, new end) must all be movable; the block moved is the run of
- * movable sections from the first one overlapping to the last one. */
-static enum rw_err plan_room(struct lw *w)
+/* The sections to move so that a table of n entries fits: the movable ones
+ * overlapping [old end, new end), and the movable sections that continue
+ * them (so that a PT_NOTE covering several notes moves whole). Sets
+ * mv_start, mv_end (0, 0: nothing moves) and *obstacle, the lowest offset
+ * of a section in the way that cannot move (UINT64_MAX: none; the block
+ * stops before it). Returns 0 when the table fits; 1 when an obstacle is in
+ * the way; -1 when a program header refers into the block other than as a
+ * whole. why says which. */
+static int find_block(struct lw *w, size_t n, uint64_t *obstacle, char *why, size_t cap)
 {
+    /* e_phoff + phnum entries lie in the file (load_headers); n < PN_XNUM */
     uint64_t old_end = w->eh.e_phoff + w->phnum * sizeof(Elf64_Phdr);
-    uint64_t new_end = w->eh.e_phoff + w->new_phnum * sizeof(Elf64_Phdr);
+    uint64_t new_end = w->eh.e_phoff + n * sizeof(Elf64_Phdr);
+    size_t obs = 0;
+    *obstacle = UINT64_MAX;
     w->mv_start = w->mv_end = 0;
     for (size_t i = 1; i < w->shnum; i++) {
         const Elf64_Shdr *s = &w->sh[i];
@@ -182,48 +245,253 @@ static enum rw_err plan_room(struct lw *w)
             continue;
         if (s->sh_offset >= new_end || s->sh_offset + s->sh_size <= old_end)
             continue;
-        if (!movable(w, i) || !(s->sh_flags & SHF_ALLOC))
-            return rw_fail(w->d, RW_E_NOROOM,
-                           "no room to grow the program header table: section %s follows it "
-                           "(only .interp, notes and hash tables can move); the file is left as it is", sec_name(w, i));
+        if ((!movable(w, i) || !(s->sh_flags & SHF_ALLOC)) && s->sh_offset < *obstacle) {
+            *obstacle = s->sh_offset;
+            obs = i;
+        }
+    }
+    for (size_t i = 1; i < w->shnum; i++) {
+        const Elf64_Shdr *s = &w->sh[i];
+        if (s->sh_type == SHT_NOBITS || s->sh_size == 0 || !movable(w, i) || !(s->sh_flags & SHF_ALLOC))
+            continue;
+        if (s->sh_offset >= new_end || s->sh_offset + s->sh_size <= old_end ||
+            s->sh_offset + s->sh_size > *obstacle)
+            continue;
         if (!w->mv_end || s->sh_offset < w->mv_start)
             w->mv_start = s->sh_offset;
         if (s->sh_offset + s->sh_size > w->mv_end)
             w->mv_end = s->sh_offset + s->sh_size;
     }
-    if (!w->mv_end)
-        return RW_OK;
-    /* Take along the movable sections that continue the block, so that a
-     * PT_NOTE covering several notes moves whole. */
-    for (int grew = 1; grew;) {
-        grew = 0;
-        for (size_t i = 1; i < w->shnum; i++) {
-            const Elf64_Shdr *s = &w->sh[i];
-            if (!movable(w, i) || !(s->sh_flags & SHF_ALLOC) || s->sh_size == 0)
-                continue;
-            if (s->sh_offset >= w->mv_start && s->sh_offset + s->sh_size <= w->mv_end)
-                continue;
-            if (s->sh_offset <= w->mv_end + 8 && s->sh_offset + s->sh_size > w->mv_end) {
-                w->mv_end = s->sh_offset + s->sh_size;
-                grew = 1;
+    if (w->mv_end) {
+        for (int grew = 1; grew;) {
+            grew = 0;
+            for (size_t i = 1; i < w->shnum; i++) {
+                const Elf64_Shdr *s = &w->sh[i];
+                if (!movable(w, i) || !(s->sh_flags & SHF_ALLOC) || s->sh_size == 0)
+                    continue;
+                if (s->sh_offset >= w->mv_start && s->sh_offset + s->sh_size <= w->mv_end)
+                    continue;
+                if (s->sh_offset <= w->mv_end + 8 && s->sh_offset + s->sh_size > w->mv_end &&
+                    s->sh_offset + s->sh_size <= *obstacle) {
+                    w->mv_end = s->sh_offset + s->sh_size;
+                    grew = 1;
+                }
             }
         }
     }
     /* Program headers may refer into the block only as a whole section run. */
-    for (size_t i = 0; i < w->phnum; i++) {
+    for (size_t i = 0; w->mv_end && i < w->phnum; i++) {
         const Elf64_Phdr *p = &w->ph[i];
         if (p->p_type == PT_LOAD || p->p_type == PT_PHDR || p->p_filesz == 0)
             continue;
         int overlaps = p->p_offset < w->mv_end && p->p_offset + p->p_filesz > w->mv_start;
-        int inside = p->p_offset >= w->mv_start && p->p_offset + p->p_filesz <= w->mv_end;
-        if (overlaps && !inside)
-            return rw_fail(w->d, RW_E_NOROOM,
-                           "a program header straddles the sections that must move");
-        if (inside && p->p_type != PT_INTERP && p->p_type != PT_NOTE && p->p_type != PT_GNU_PROPERTY)
-            return rw_fail(w->d, RW_E_NOROOM,
-                           "program header type 0x%x refers to a section that must move", p->p_type);
+        if (overlaps && !phdr_moves(w, p)) {
+            snprintf(why, cap, "a program header straddles the sections that must move");
+            return -1;
+        }
+        if (overlaps && p->p_type != PT_INTERP && p->p_type != PT_NOTE && p->p_type != PT_GNU_PROPERTY) {
+            snprintf(why, cap, "program header type 0x%x refers to a section that must move", p->p_type);
+            return -1;
+        }
     }
-    return RW_OK;
+    if (*obstacle != UINT64_MAX) {
+        snprintf(why, cap, "section %s follows it (only .interp, notes and hash tables can move)",
+                 sec_name(w, obs));
+        return 1;
+    }
+    return 0;
+}
+
+/* Would the notes in [p, p + len), laid out for alignment a (4 or 8), read
+ * the same laid out for 8 once the section starts 8-aligned? Their names
+ * must end 8-aligned, and every note but the last must too (the last one's
+ * padding is the next section's alignment). Also: they fill the section. */
+static int notes_read_alike(const uint8_t *p, uint64_t len, uint64_t a)
+{
+    uint64_t k = 0;
+    while (k < len) {
+        if (len - k < 12)
+            return 0;
+        uint64_t nsz = rd32(p + k), dsz = rd32(p + k + 4); /* < 2^32: no overflow below */
+        uint64_t desc = ALIGN_UP(k + 12 + nsz, a), next = ALIGN_UP(desc + dsz, a);
+        if (next > len)
+            return 0;
+        if (ALIGN_UP(k + 12 + nsz, 8) != desc)
+            return 0;
+        if (next < len && ALIGN_UP(desc + dsz, 8) != next)
+            return 0;
+        k = next;
+    }
+    return 1;
+}
+
+/* With the block found (find_block, n entries wanted with grow more than
+ * the input's, an obstacle at obstacle), could its PT_NOTEs become one,
+ * freeing the entries of all but one? That PT_NOTE gets p_align 8 and
+ * covers the notes re-laid end to end, each section 8-aligned, in their
+ * order; a 4-aligned note section may join it only if its notes read the
+ * same either way (notes_read_alike: the GNU notes, whose name "GNU" takes 4
+ * bytes, do). The other moved sections follow, each at its alignment. Every
+ * other program header in the block must cover exactly one section. Sets
+ * merge, mv_new, mv_size, merged_size, nmerged, new_phnum; 0 if it can. */
+static int merge_plan(struct lw *w, size_t grow, uint64_t obstacle)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < w->phnum; i++) {
+        const Elf64_Phdr *p = &w->ph[i];
+        if (p->p_type != PT_NOTE || !phdr_moves(w, p))
+            continue;
+        if (p->p_memsz != p->p_filesz || (p->p_align != 4 && p->p_align != 8))
+            return -1;
+        k++;
+    }
+    if (k < 2 || w->phnum + grow < k)
+        return -1;
+    size_t n = w->phnum + grow - (k - 1);
+    if (n == 0 || w->eh.e_phoff + n * sizeof(Elf64_Phdr) > obstacle)
+        return -1;
+    free(w->mv_new);
+    w->mv_new = malloc(w->shnum * sizeof *w->mv_new);
+    uint8_t *role = calloc(w->shnum, 1); /* 1: in a merged note, 2: another moved section */
+    size_t *order = malloc(w->shnum * sizeof *order);
+    int ok = w->mv_new && role && order;
+    size_t m = 0;
+    /* moved sections by offset */
+    for (size_t i = 1; ok && i < w->shnum; i++) {
+        w->mv_new[i] = UINT64_MAX;
+        if (!is_moved(w, i))
+            continue;
+        size_t j = m++;
+        while (j > 0 && w->sh[order[j - 1]].sh_offset > w->sh[i].sh_offset) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    /* each merged PT_NOTE: note sections, end to end (up to its padding) */
+    for (size_t i = 0; ok && i < w->phnum; i++) {
+        const Elf64_Phdr *p = &w->ph[i];
+        if (p->p_type != PT_NOTE || !phdr_moves(w, p))
+            continue;
+        uint64_t cur = p->p_offset, end = p->p_offset + p->p_filesz;
+        for (size_t t = 0; ok && t < m; t++) {
+            const Elf64_Shdr *s = &w->sh[order[t]];
+            if (s->sh_offset < p->p_offset || s->sh_offset >= end)
+                continue;
+            ok = role[order[t]] == 0 && s->sh_type == SHT_NOTE && s->sh_addralign <= 8 &&
+                 s->sh_size <= end - s->sh_offset &&
+                 (s->sh_offset == cur || s->sh_offset == ALIGN_UP(cur, p->p_align)) &&
+                 notes_read_alike(w->in + s->sh_offset, s->sh_size, p->p_align);
+            role[order[t]] = 1;
+            cur = s->sh_offset + s->sh_size;
+        }
+        ok = ok && cur == end && cur != p->p_offset;
+    }
+    /* every other program header in the block: exactly one section */
+    for (size_t i = 0; ok && i < w->phnum; i++) {
+        const Elf64_Phdr *p = &w->ph[i];
+        if (p->p_type == PT_NOTE || !phdr_moves(w, p))
+            continue;
+        int one = 0;
+        for (size_t t = 0; t < m; t++)
+            one |= w->sh[order[t]].sh_offset == p->p_offset && w->sh[order[t]].sh_size == p->p_filesz;
+        ok = one && p->p_memsz == p->p_filesz;
+    }
+    /* the layout: merged notes first, then the others */
+    uint64_t cur = 0;
+    for (size_t t = 0; ok && t < m; t++)
+        if (role[order[t]] == 1) {
+            cur = ALIGN_UP(cur, 8);
+            w->mv_new[order[t]] = cur;
+            cur += w->sh[order[t]].sh_size;
+        }
+    w->merged_size = cur;
+    for (size_t t = 0; ok && t < m; t++) {
+        const Elf64_Shdr *s = &w->sh[order[t]];
+        uint64_t al = s->sh_addralign ? s->sh_addralign : 1;
+        if (role[order[t]] == 1)
+            continue;
+        if (al > 16 || (al & (al - 1))) {
+            ok = 0;
+            break;
+        }
+        cur = ALIGN_UP(cur, al);
+        w->mv_new[order[t]] = cur;
+        cur += s->sh_size;
+    }
+    free(role);
+    free(order);
+    if (!ok || !w->merged_size) {
+        free(w->mv_new);
+        w->mv_new = NULL;
+        return -1;
+    }
+    w->mv_size = cur;
+    w->merge = 1;
+    w->nmerged = k;
+    w->new_phnum = n;
+    return 0;
+}
+
+/* The free bytes after PT_LOAD i, where extend mode puts the stubs: none
+ * unless it is executable and wholly in the file. Free means that no
+ * segment, section, or header table starts or lies there, in the file or
+ * in memory, up to the page (largest PT_LOAD alignment) of the next
+ * segment and the first thing in the file after it. Sets *off and *va (the
+ * first 16-aligned address past the segment) and returns the number. */
+static int clip(uint64_t end, uint64_t start, uint64_t len, uint64_t *lim)
+{
+    if (len == 0 || (start < end && len <= end - start))
+        return 0;              /* empty, or wholly before end */
+    if (start < end)
+        return -1;             /* lies across end: nothing is free */
+    if (start < *lim)
+        *lim = start;
+    return 0;
+}
+
+static uint64_t slack_after(const struct lw *w, size_t i, uint64_t *off, uint64_t *va)
+{
+    const Elf64_Phdr *l = &w->ph[i];
+    if (l->p_type != PT_LOAD || !(l->p_flags & PF_X) || l->p_filesz == 0 ||
+        l->p_filesz != l->p_memsz || l->p_vaddr > UINT64_MAX - 32 - l->p_memsz)
+        return 0;
+    uint64_t end_off = l->p_offset + l->p_filesz; /* in the file (load_headers) */
+    uint64_t end_va = l->p_vaddr + l->p_memsz;
+    *va = ALIGN_UP(end_va, 16);
+    *off = end_off + (*va - end_va);
+    uint64_t flim = w->insz, vlim = UINT64_MAX;
+    int bad = clip(end_off, 0, sizeof(Elf64_Ehdr), &flim) ||
+              clip(end_off, w->eh.e_phoff, (w->phnum + 2) * sizeof(Elf64_Phdr), &flim) ||
+              clip(end_off, w->eh.e_shoff, w->shnum * sizeof(Elf64_Shdr), &flim);
+    for (size_t j = 0; !bad && j < w->phnum; j++) {
+        const Elf64_Phdr *p = &w->ph[j];
+        if (j == i)
+            continue;
+        bad = clip(end_off, p->p_offset, p->p_filesz, &flim);
+        if (!p->p_memsz || bad)
+            continue;
+        uint64_t start = p->p_vaddr, len = p->p_memsz;
+        if (p->p_type == PT_LOAD) { /* its first page */
+            start = p->p_vaddr & ~(w->align - 1);
+            if (len > UINT64_MAX - (p->p_vaddr - start))
+                return 0;
+            len += p->p_vaddr - start;
+        }
+        bad = len > UINT64_MAX - start || clip(end_va, start, len, &vlim);
+    }
+    for (size_t j = 1; !bad && j < w->shnum; j++) {
+        const Elf64_Shdr *s = &w->sh[j];
+        if (s->sh_type == SHT_NULL)
+            continue;
+        if (s->sh_type != SHT_NOBITS)
+            bad = clip(end_off, s->sh_offset, s->sh_size, &flim);
+        if (!bad && (s->sh_flags & SHF_ALLOC))
+            bad = s->sh_size > UINT64_MAX - s->sh_addr || clip(end_va, s->sh_addr, s->sh_size, &vlim);
+    }
+    if (bad || flim < *off || vlim < *va)
+        return 0;
+    return flim - *off < vlim - *va ? flim - *off : vlim - *va;
 }
 
 /* Validate the input's .eh_frame_hdr and remember its table. */
@@ -399,12 +667,15 @@ static void move_symbols(const struct lw *w, uint8_t *out, size_t symsec, const 
     }
 }
 
+/* Sections added: the stubs, the map, the stubs' FDEs, .eh_frame_hdr when
+ * the input had none (a -static link), and then one .callirw.veneer per
+ * cave that holds range-extension veneers. */
 static const char *const new_names[] = {".callirw.text", ".callirw.map", ".callirw.eh_frame",
-                                        ".callirw.veneer"};
-#define NNEW 3 /* sections every output gets; veneer sections come after them */
-#define NNAMES 4
+                                        ".eh_frame_hdr", ".callirw.veneer"};
+#define NNEW_MAX 4
+#define NNAMES 5
 
-/* Where the new segment goes: file offset at the end of the input
+/* Where a new segment goes: file offset at the end of the input
  * (16-aligned), address above every segment, congruent modulo the largest
  * PT_LOAD alignment. Needs load_headers. */
 static enum rw_err place_segment(struct lw *w)
@@ -436,6 +707,71 @@ static enum rw_err place_segment(struct lw *w)
     return RW_OK;
 }
 
+/* Where the stubs and tables go, decided from the headers alone, so that
+ * rw_elf_code_va and the writer agree whatever the plan (docs/elf.md):
+ *  1. a new PT_LOAD, the table growing by it (and by a PT_GNU_EH_FRAME if
+ *     the input has none) once .interp, notes and hash tables have moved;
+ *  2. the same with the PT_NOTEs of the moved block merged into one, when
+ *     that frees enough entries (x86-64 -static: two PT_NOTEs, 104 bytes
+ *     before .rela.plt, which cannot move);
+ *  3. no new PT_LOAD: the free bytes after the executable PT_LOAD that has
+ *     the most of them, which grows; the table grows only by the
+ *     PT_GNU_EH_FRAME (arm64 -static: one PT_NOTE, 72 bytes);
+ *  4. the same with the PT_NOTEs merged.
+ * In mode 3 and 4 the room is limited; the writer fails if the plan needs
+ * more. The plan always has a stub (the writer runs only then), so the
+ * PT_GNU_EH_FRAME is always added when missing. */
+static enum rw_err decide_layout(struct lw *w)
+{
+    enum rw_err e = place_segment(w);
+    if (e)
+        return e;
+    char why[200] = "", other[200];
+    for (int extend = 0; extend < 2; extend++) {
+        size_t grow = (size_t)w->add_eh_phdr + (extend ? 0 : 1);
+        if (extend) {
+            uint64_t best = 0, off = 0, va = 0;
+            for (size_t i = 0; i < w->phnum; i++) {
+                uint64_t o, v, r = slack_after(w, i, &o, &v);
+                if (r > best) {
+                    best = r, off = o, va = v;
+                    w->ext_load = i;
+                }
+            }
+            if (!best)
+                break;
+            w->extend = 1;
+            w->room = best;
+            w->seg_off = off;
+            w->seg_va = va;
+        }
+        uint64_t obstacle;
+        int r = find_block(w, w->phnum + grow, &obstacle, extend ? other : why,
+                           extend ? sizeof other : sizeof why);
+        if (r == 0) {
+            w->new_phnum = w->phnum + grow;
+            return RW_OK;
+        }
+        if (r > 0 && merge_plan(w, grow, obstacle) == 0)
+            return RW_OK;
+    }
+    w->mv_start = w->mv_end = 0;
+    return rw_fail(w->d, RW_E_NOROOM,
+                   "no room to grow the program header table: %s; and no executable segment "
+                   "has free bytes after it; the file is left as it is", why);
+}
+
+static void lw_free(struct lw *w)
+{
+    free(w->map);
+    free(w->fde_off);
+    free(w->mv_new);
+    free(w->ph);
+    free(w->sh);
+    rw_buf_free(&w->ehf);
+    rw_buf_free(&w->hdr);
+}
+
 enum rw_err rw_elf_code_va(const struct rw_image *img, uint64_t *va, struct rw_diag *d)
 {
     *va = RW_NO_ADDRESS;
@@ -448,11 +784,10 @@ enum rw_err rw_elf_code_va(const struct rw_image *img, uint64_t *va, struct rw_d
     w.insz = img->size;
     enum rw_err e = load_headers(&w);
     if (!e)
-        e = place_segment(&w);
+        e = decide_layout(&w);
     if (!e)
-        *va = w.seg_va; /* the stubs are the segment's first bytes */
-    free(w.ph);
-    free(w.sh);
+        *va = w.seg_va; /* the stubs are the first bytes, in either mode */
+    lw_free(&w);
     return e;
 }
 
@@ -476,7 +811,9 @@ enum rw_err rw_elf_code_caves(const struct rw_image *img, struct rw_cave **caves
     struct elf_cave *c = NULL;
     size_t nc = 0;
     enum rw_err e = load_headers(&w);
-    if (!e) {
+    if (!e)
+        e = decide_layout(&w);
+    if (!e && !w.extend) { /* extend: the stubs themselves take those bytes */
         struct elf_hdrs h = hdrs_of(&w);
         e = elf_find_caves(&h, &c, &nc, d);
     }
@@ -490,8 +827,7 @@ enum rw_err rw_elf_code_caves(const struct rw_image *img, struct rw_cave **caves
             *n = nc;
     }
     free(c);
-    free(w.ph);
-    free(w.sh);
+    lw_free(&w);
     return e;
 }
 
@@ -511,20 +847,22 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
 
     if ((e = load_headers(&w)))
         goto done;
-    if ((e = place_segment(&w)))
+    if ((e = decide_layout(&w)))
         goto done;
     w.old_hdr = find_section(&w, ".eh_frame_hdr");
     if ((e = parse_old_hdr(&w)))
-        goto done;
-    w.new_phnum = w.phnum + 1 + (size_t)(w.add_eh_phdr && plan->nstubs);
-    if ((e = plan_room(&w)))
         goto done;
 
     /* The stubs come first, at seg_va (rw_elf_code_va); then the moved
      * sections, keeping every alignment up to 16. */
     w.text_at = 0;
-    w.mv_at = ALIGN_UP(plan->text_size, 16) + (w.mv_end ? w.mv_start % 16 : 0);
-    w.map_at = ALIGN_UP(w.mv_at + (w.mv_end - w.mv_start), 8);
+    if (w.merge) {
+        w.mv_at = ALIGN_UP(plan->text_size, 16);
+    } else {
+        w.mv_at = ALIGN_UP(plan->text_size, 16) + (w.mv_end ? w.mv_start % 16 : 0);
+        w.mv_size = w.mv_end - w.mv_start;
+    }
+    w.map_at = ALIGN_UP(w.mv_at + w.mv_size, 8);
     if ((e = build_map(&w, 0)))
         goto done;
     w.ehf_at = ALIGN_UP(w.map_at + w.map_len, 8);
@@ -538,6 +876,15 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     w.hdr_at = ALIGN_UP(w.ehf_at + w.ehf.len, 4);
     w.hdr_size = 12 + 8 * (w.nold + plan->nstubs);
     w.seg_size = w.hdr_at + w.hdr_size;
+    if (w.extend && w.seg_size > w.room) {
+        e = rw_fail(d, RW_E_NOROOM,
+                    "no room for a new segment, and the stubs and their tables need %llu bytes "
+                    "after the executable segment at 0x%llx, where %llu are free; the file is "
+                    "left as it is",
+                    (unsigned long long)w.seg_size, (unsigned long long)w.seg_va,
+                    (unsigned long long)w.room);
+        goto done;
+    }
     uint64_t text_va = w.seg_va + w.text_at, hdr_va = w.seg_va + w.hdr_at;
     if (plan->text_va != RW_NO_ADDRESS && plan->text_va != text_va) {
         e = rw_fail(d, RW_E_INTERNAL, "the stubs were planned at 0x%llx, written at 0x%llx",
@@ -546,7 +893,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     }
     /* The veneers' caves: one section each (counted now, written below). */
     struct elf_hdrs hdrs = hdrs_of(&w);
-    if ((e = elf_put_veneers(&hdrs, plan, NULL, 0, NULL, &vsec, &nvsec, d)))
+    if ((e = elf_put_veneers(&hdrs, plan, NULL, 0, NULL, 0, &vsec, &nvsec, d)))
         goto done;
 
     /* Addresses are fixed: the FDEs, the map, the header. */
@@ -562,16 +909,21 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     }
 
     /* Section names, section headers. */
+    size_t nnew = w.old_hdr >= 0 ? NNEW_MAX - 1 : NNEW_MAX;
     const Elf64_Shdr *oldstr = &w.sh[w.eh.e_shstrndx];
     uint64_t names_size = oldstr->sh_size;
-    uint32_t name_off[NNAMES];
+    uint32_t name_off[NNAMES] = {0};
+    int name_used[NNAMES] = {0};
     for (size_t i = 0; i < NNAMES; i++) {
+        if ((i >= nnew && i < NNEW_MAX) || (i == NNEW_MAX && !nvsec))
+            continue; /* a name no section added uses */
+        name_used[i] = 1;
         name_off[i] = (uint32_t)names_size;
         names_size += strlen(new_names[i]) + 1;
     }
-    uint64_t str_off = w.seg_off + w.seg_size;
+    uint64_t str_off = w.extend ? ALIGN_UP(w.insz, 8) : w.seg_off + w.seg_size;
     uint64_t sh_off = ALIGN_UP(str_off + names_size, 8);
-    size_t new_shnum = w.shnum + NNEW + nvsec;
+    size_t new_shnum = w.shnum + nnew + nvsec;
     if (new_shnum >= SHN_LORESERVE) {
         e = rw_fail(d, RW_E_NOROOM, "too many sections to add more");
         goto done;
@@ -592,10 +944,17 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
             goto done;
     }
 
-    /* The new segment's contents. */
+    /* The new segment's (or the extension's) contents. */
     uint8_t *seg = o + w.seg_off;
-    if (w.mv_end)
+    if (w.extend)
+        memset(seg, 0, w.seg_size); /* free bytes (slack_after), inside the input */
+    if (w.merge) {
+        for (size_t i = 1; i < w.shnum; i++)
+            if (is_moved(&w, i))
+                memcpy(o + w.seg_off + moved_at(&w, i), w.in + w.sh[i].sh_offset, w.sh[i].sh_size);
+    } else if (w.mv_end) {
         memcpy(seg + w.mv_at, w.in + w.mv_start, w.mv_end - w.mv_start);
+    }
     memcpy(seg + w.map_at, w.map, w.map_len);
     memcpy(seg + w.ehf_at, w.ehf.data, w.ehf.len);
     memcpy(seg + w.hdr_at, w.hdr.data, w.hdr.len);
@@ -603,8 +962,10 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         memcpy(seg + w.text_at + plan->stubs[i].offset, plan->stubs[i].code.bytes,
                plan->stubs[i].code.len);
 
-    /* Program headers, in place: moved ones follow their sections; the new
-     * PT_LOAD after the last PT_LOAD; PT_GNU_EH_FRAME at the new header. */
+    /* Program headers, in place: moved ones follow their sections (merged
+     * PT_NOTEs become the first one's); the new PT_LOAD after the last
+     * PT_LOAD, or the extended one grown; PT_GNU_EH_FRAME at the new
+     * header. */
     int64_t mv_off_shift = (int64_t)(w.seg_off + w.mv_at) - (int64_t)w.mv_start;
     Elf64_Phdr *np = malloc(w.new_phnum * sizeof *np);
     if (!np) {
@@ -623,9 +984,12 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
             mv_va_base = p->p_vaddr + (w.mv_start - p->p_offset);
     }
     int64_t mv_va_shift = (int64_t)(w.seg_va + w.mv_at) - (int64_t)mv_va_base;
-    if (w.mv_end && (e = move_dynamic(&w, o, mv_va_base, mv_va_shift)))
+    if (w.mv_end && (e = move_dynamic(&w, o, mv_va_base, mv_va_shift))) {
+        free(np);
         goto done;
-    for (size_t i = 0; i < w.phnum; i++) {
+    }
+    int merged_done = 0;
+    for (size_t i = 0; i < w.phnum && k < w.new_phnum; i++) {
         Elf64_Phdr p = w.ph[i];
         if (p.p_type == PT_PHDR) {
             p.p_filesz = p.p_memsz = w.new_phnum * sizeof(Elf64_Phdr);
@@ -633,21 +997,36 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
             p.p_offset = w.seg_off + w.hdr_at;
             p.p_vaddr = p.p_paddr = hdr_va;
             p.p_filesz = p.p_memsz = w.hdr_size;
-        } else if (p.p_type != PT_LOAD && p.p_filesz && w.mv_end && p.p_offset >= w.mv_start &&
-                   p.p_offset + p.p_filesz <= w.mv_end) {
+        } else if (w.merge && p.p_type == PT_NOTE && phdr_moves(&w, &p)) {
+            if (merged_done++)
+                continue; /* merged into the first */
+            p.p_offset = w.seg_off + w.mv_at;
+            p.p_vaddr = p.p_paddr = w.seg_va + w.mv_at;
+            p.p_filesz = p.p_memsz = w.merged_size;
+            p.p_align = 8;
+        } else if (w.merge && phdr_moves(&w, &p)) {
+            for (size_t j = 1; j < w.shnum; j++) /* its one section (merge_plan) */
+                if (is_moved(&w, j) && w.sh[j].sh_offset == p.p_offset) {
+                    p.p_offset = w.seg_off + moved_at(&w, j);
+                    p.p_vaddr = p.p_paddr = w.seg_va + moved_at(&w, j);
+                    break;
+                }
+        } else if (phdr_moves(&w, &p)) {
             p.p_offset += (uint64_t)mv_off_shift;
             p.p_vaddr += (uint64_t)mv_va_shift;
             p.p_paddr += (uint64_t)mv_va_shift;
+        } else if (w.extend && i == w.ext_load) {
+            p.p_filesz = p.p_memsz = w.seg_off + w.seg_size - p.p_offset;
         }
         np[k++] = p;
-        if (i == last_load)
+        if (!w.extend && i == last_load && k < w.new_phnum)
             np[k++] = (Elf64_Phdr){PT_LOAD, PF_R | PF_X, w.seg_off, w.seg_va, w.seg_va,
                                    w.seg_size, w.seg_size, w.align};
     }
-    if (w.add_eh_phdr && plan->nstubs)
+    if (w.add_eh_phdr && k < w.new_phnum)
         np[k++] = (Elf64_Phdr){PT_GNU_EH_FRAME, PF_R, w.seg_off + w.hdr_at, hdr_va, hdr_va,
                                w.hdr_size, w.hdr_size, 4};
-    if (k != w.new_phnum) {
+    if (k != w.new_phnum || (w.merge && merged_done != (int)w.nmerged)) {
         free(np);
         e = rw_fail(d, RW_E_INTERNAL, "program header count");
         goto done;
@@ -655,7 +1034,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     {
         struct elf_veneer_sec *vs2 = NULL;
         size_t nvs2 = 0;
-        e = elf_put_veneers(&hdrs, plan, o, total, np, &vs2, &nvs2, d);
+        e = elf_put_veneers(&hdrs, plan, o, total, np, k, &vs2, &nvs2, d);
         free(vs2);
         if (!e && nvs2 != nvsec)
             e = rw_fail(d, RW_E_INTERNAL, "veneer sections changed between passes");
@@ -665,12 +1044,15 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         }
     }
     memcpy(o + w.eh.e_phoff, np, k * sizeof *np);
+    if (w.new_phnum < w.phnum) /* merging shrank the table: no stale entries */
+        memset(o + w.eh.e_phoff + k * sizeof *np, 0, (w.phnum - k) * sizeof *np);
     free(np);
 
     /* Section headers: moved sections re-pointed, .shstrtab grown, ours added. */
     memcpy(o + str_off, w.in + oldstr->sh_offset, oldstr->sh_size);
     for (size_t i = 0; i < NNAMES; i++)
-        memcpy(o + str_off + name_off[i], new_names[i], strlen(new_names[i]) + 1);
+        if (name_used[i])
+            memcpy(o + str_off + name_off[i], new_names[i], strlen(new_names[i]) + 1);
     shift = calloc(w.shnum + 1, sizeof *shift);
     if (!shift) {
         e = rw_fail(d, RW_E_NOMEM, "out of memory");
@@ -684,12 +1066,12 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     memcpy(ns, w.sh, w.shnum * sizeof *ns);
     for (size_t i = 1; i < w.shnum; i++) {
         Elf64_Shdr *s = &ns[i];
-        if (w.mv_end && movable(&w, i) && s->sh_offset >= w.mv_start &&
-            s->sh_offset + s->sh_size <= w.mv_end && s->sh_size) {
-            s->sh_offset += (uint64_t)mv_off_shift;
-            s->sh_addr += (uint64_t)mv_va_shift;
-            shift[i] = mv_va_shift;
-        }
+        if (!is_moved(&w, i))
+            continue;
+        uint64_t addr = w.merge ? w.seg_va + moved_at(&w, i) : s->sh_addr + (uint64_t)mv_va_shift;
+        shift[i] = (int64_t)(addr - s->sh_addr);
+        s->sh_offset = w.seg_off + moved_at(&w, i);
+        s->sh_addr = addr;
     }
     ns[w.eh.e_shstrndx].sh_offset = str_off;
     ns[w.eh.e_shstrndx].sh_size = names_size;
@@ -698,6 +1080,9 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         ns[w.old_hdr].sh_offset = w.seg_off + w.hdr_at;
         ns[w.old_hdr].sh_addr = hdr_va;
         ns[w.old_hdr].sh_size = w.hdr_size;
+    } else {
+        ns[w.shnum + 3] = (Elf64_Shdr){name_off[3], SHT_PROGBITS, SHF_ALLOC, hdr_va,
+                                       w.seg_off + w.hdr_at, w.hdr_size, 0, 0, 4, 0};
     }
     ns[w.shnum] = (Elf64_Shdr){name_off[0], SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, text_va,
                                w.seg_off + w.text_at, plan->text_size, 0, 0, STUB_ALIGN, 0};
@@ -706,7 +1091,7 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
     ns[w.shnum + 2] = (Elf64_Shdr){name_off[2], SHT_PROGBITS, SHF_ALLOC, w.seg_va + w.ehf_at,
                                    w.seg_off + w.ehf_at, w.ehf.len, 0, 0, 8, 0};
     for (size_t i = 0; i < nvsec; i++)
-        ns[w.shnum + NNEW + i] = (Elf64_Shdr){name_off[3], SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR,
+        ns[w.shnum + nnew + i] = (Elf64_Shdr){name_off[4], SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR,
                                               vsec[i].va, vsec[i].off, vsec[i].size, 0, 0, 4, 0};
     memcpy(o + sh_off, ns, new_shnum * sizeof *ns);
     free(ns);
@@ -724,11 +1109,6 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
 done:
     free(shift);
     free(vsec);
-    free(w.map);
-    free(w.fde_off);
-    free(w.ph);
-    free(w.sh);
-    rw_buf_free(&w.ehf);
-    rw_buf_free(&w.hdr);
+    lw_free(&w);
     return e;
 }

@@ -12,6 +12,12 @@ UW_CC_gcc-nopie := gcc -no-pie
 UW_CC_clang-pie := clang -pie -fPIE
 UW_CC_clang-nopie := clang -no-pie
 
+# -static: no .eh_frame_hdr in the input (the image's FDEs are registered by
+# crtbeginT); the stubs' FDEs are found only through the PT_GNU_EH_FRAME the
+# rewrite adds (docs/elf.md).
+UW_VARIANTS += gcc-static
+UW_CC_gcc-static := gcc -static
+
 $(UW)/%: tests/unwind/main.c tests/unwind/sites.S $(B)/x86_64-linux/libcalli_runtime.a
 	@mkdir -p $(@D)
 	$(UW_CC_$*) -O1 -g -fasynchronous-unwind-tables -Iruntime/include $(filter %.c %.S %.a,$^) -o $@
