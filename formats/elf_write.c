@@ -772,16 +772,25 @@ static void lw_free(struct lw *w)
     rw_buf_free(&w->hdr);
 }
 
+/* The writer's state for img (plan NULL when only asking where things go). */
+static struct lw lw_init(const struct rw_image *img, const struct rw_plan *plan,
+                         struct rw_diag *d)
+{
+    struct lw w = {0};
+    w.img = img;
+    w.plan = plan;
+    w.d = d;
+    w.in = img->data;
+    w.insz = img->size;
+    return w;
+}
+
 enum rw_err rw_elf_code_va(const struct rw_image *img, uint64_t *va, struct rw_diag *d)
 {
     *va = RW_NO_ADDRESS;
     if (img->kind == RW_KIND_OBJECT)
         return RW_OK; /* the linker places the stubs */
-    struct lw w = {0};
-    w.img = img;
-    w.d = d;
-    w.in = img->data;
-    w.insz = img->size;
+    struct lw w = lw_init(img, NULL, d);
     enum rw_err e = load_headers(&w);
     if (!e)
         e = decide_layout(&w);
@@ -803,11 +812,7 @@ enum rw_err rw_elf_code_caves(const struct rw_image *img, struct rw_cave **caves
     *n = 0;
     if (img->kind == RW_KIND_OBJECT)
         return RW_OK;
-    struct lw w = {0};
-    w.img = img;
-    w.d = d;
-    w.in = img->data;
-    w.insz = img->size;
+    struct lw w = lw_init(img, NULL, d);
     struct elf_cave *c = NULL;
     size_t nc = 0;
     enum rw_err e = load_headers(&w);
@@ -834,12 +839,7 @@ enum rw_err rw_elf_code_caves(const struct rw_image *img, struct rw_cave **caves
 enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan *plan,
                                 struct rw_buf *out, struct rw_diag *d)
 {
-    struct lw w = {0};
-    w.img = img;
-    w.plan = plan;
-    w.d = d;
-    w.in = img->data;
-    w.insz = img->size;
+    struct lw w = lw_init(img, plan, d);
     enum rw_err e;
     int64_t *shift = NULL;
     struct elf_veneer_sec *vsec = NULL;

@@ -103,7 +103,8 @@ static int site_reaches(const struct rw_image *img, const struct rw_site *s, uin
         int64_t delta = (int64_t)(target - s->addr);
         if (delta >= -(INT64_C(1) << 27) && delta < (INT64_C(1) << 27) && delta % 4 == 0)
             return 1;
-        snprintf(why, cap, "its stub at 0x%llx is %llu MiB away, beyond the 128 MiB reach of BL/B",
+        if (why)
+            snprintf(why, cap, "its stub at 0x%llx is %llu MiB away, beyond the 128 MiB reach of BL/B",
                  (unsigned long long)target,
                  (unsigned long long)((delta < 0 ? -(uint64_t)delta : (uint64_t)delta) >> 20));
         return 0;
@@ -111,7 +112,8 @@ static int site_reaches(const struct rw_image *img, const struct rw_site *s, uin
     int64_t delta = (int64_t)(target - (s->addr + s->length));
     if (delta == (int32_t)delta)
         return 1;
-    snprintf(why, cap, "its stub at 0x%llx is beyond the 2 GiB reach of a rel32 call",
+    if (why)
+        snprintf(why, cap, "its stub at 0x%llx is beyond the 2 GiB reach of a rel32 call",
              (unsigned long long)target);
     return 0;
 }
@@ -126,10 +128,9 @@ static int place_veneer(const struct rw_image *img, struct rw_plan *plan, struct
                         uint64_t target, const struct rw_cave *caves, uint64_t *used,
                         size_t ncaves, size_t *cap)
 {
-    char why[8];
     for (size_t v = 0; v < plan->nveneers; v++)
         if (plan->veneers[v].stub == s->stub &&
-            site_reaches(img, s, plan->veneers[v].va, why, sizeof why)) {
+            site_reaches(img, s, plan->veneers[v].va, NULL, 0)) {
             s->veneer = (uint32_t)v;
             return 1;
         }
@@ -138,7 +139,7 @@ static int place_veneer(const struct rw_image *img, struct rw_plan *plan, struct
         uint64_t at = (caves[c].va + used[c] + 3) & ~(uint64_t)3;
         if (at < caves[c].va || at - caves[c].va > caves[c].size ||
             caves[c].size - (at - caves[c].va) < STUB_VENEER_BYTES ||
-            !site_reaches(img, s, at, why, sizeof why))
+            !site_reaches(img, s, at, NULL, 0))
             continue;
         struct rw_veneer vn = {.va = at, .stub = s->stub};
         if (stub_veneer_a64(at, target, vn.code) != STUB_OK) {
@@ -159,18 +160,6 @@ static int place_veneer(const struct rw_image *img, struct rw_plan *plan, struct
         return 1;
     }
     return far ? 2 : 0;
-}
-
-struct keyed_v {
-    uint64_t va;
-    uint32_t old;
-};
-
-/* Veneer addresses are distinct (each takes fresh cave bytes). */
-static int by_va(const void *a, const void *b)
-{
-    const struct keyed_v *x = a, *y = b;
-    return (x->va > y->va) - (x->va < y->va);
 }
 
 /* Bind every rewritable site to its stub directly or, on arm64, through a
@@ -212,35 +201,6 @@ static size_t bind_sites(const struct rw_image *img, struct rw_scan *scan, struc
         left++;
     }
     free(used);
-    /* Sort the veneers by address (a later site may take an earlier cave)
-     * and renumber the sites' references. */
-    if (plan->nveneers > 1) {
-        uint32_t *order = malloc(plan->nveneers * sizeof *order);
-        if (!order)
-            return SIZE_MAX;
-        struct keyed_v *kv = malloc(plan->nveneers * sizeof *kv);
-        struct rw_veneer *copy = malloc(plan->nveneers * sizeof *copy);
-        if (!kv || !copy) {
-            free(order);
-            free(kv);
-            free(copy);
-            return SIZE_MAX;
-        }
-        memcpy(copy, plan->veneers, plan->nveneers * sizeof *copy);
-        for (size_t v = 0; v < plan->nveneers; v++)
-            kv[v] = (struct keyed_v){copy[v].va, (uint32_t)v};
-        qsort(kv, plan->nveneers, sizeof *kv, by_va);
-        for (size_t v = 0; v < plan->nveneers; v++) {
-            plan->veneers[v] = copy[kv[v].old];
-            order[kv[v].old] = (uint32_t)v;
-        }
-        for (size_t i = 0; i < scan->nsites; i++)
-            if (scan->sites[i].veneer != RW_NONE)
-                scan->sites[i].veneer = order[scan->sites[i].veneer];
-        free(order);
-        free(kv);
-        free(copy);
-    }
     return left;
 }
 

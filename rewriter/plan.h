@@ -35,7 +35,8 @@ struct rw_plan {
     uint64_t text_size;     /* bytes of the stub section */
     uint64_t text_va;       /* where the back-end said it will put the stub
                                section (code_va), or RW_NO_ADDRESS */
-    struct rw_veneer *veneers; /* sorted by address */
+    struct rw_veneer *veneers; /* in the order placed: by address within each
+                                  cave (a cave's bytes are taken in order) */
     size_t nveneers;
 };
 
