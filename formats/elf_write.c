@@ -33,6 +33,7 @@
 #include "elf_caves.h"
 #include "elf_write.h"
 #include "map.h"
+#include "patch.h"
 
 /* DWARF pointer encodings used by .eh_frame_hdr (LSB, .eh_frame_hdr). */
 #define DW_EH_PE_udata4 0x03
@@ -583,71 +584,23 @@ static enum rw_err build_map(struct lw *w, uint64_t text_va)
     return rw_map_from_plan(w->img, w->plan, text_va, &w->map, &w->map_len, w->d);
 }
 
-/* Patch one x86-64 site in the output (return address unchanged). */
-static enum rw_err patch_x86(struct lw *w, uint8_t *out, const struct rw_site *s, uint64_t text_va)
+/* Patch one site in the output with the bytes rewriter/patch.c gives
+ * (the return address is unchanged). */
+static enum rw_err patch_site(struct lw *w, uint8_t *out, const struct rw_site *s, uint64_t text_va)
 {
     const struct rw_section *sec = &w->img->sec[s->section];
     if (sec->id >= w->shnum)
         return rw_fail(w->d, RW_E_INTERNAL, "site in unknown section");
     uint64_t foff = w->sh[sec->id].sh_offset + s->offset;
-    uint64_t stub = text_va + w->plan->stubs[s->stub].offset;
-    int64_t rel = (int64_t)(stub - (s->addr + s->length));
-    if (rel != (int32_t)rel)
-        return rw_fail(w->d, RW_E_NOROOM, "site 0x%llx is out of rel32 range of its stub", (unsigned long long)s->addr);
     if (!in_file(w, foff, s->length) || memcmp(w->in + foff, s->orig, s->length))
         return rw_fail(w->d, RW_E_INTERNAL, "site 0x%llx: bytes differ from the scan",
                        (unsigned long long)s->addr);
-    /* (length - 5) nops, then a direct call/jmp whose rel32 is the last
-     * 4 bytes (scan.h): the return address stays the end of the site. */
-    uint8_t op;
-    if (s->form == RW_FORM_CALL_REL32 || s->form == RW_FORM_CALL_MEM)
-        op = 0xE8;
-    else if (s->form == RW_FORM_JMP_REL32 || s->form == RW_FORM_JMP_MEM)
-        op = 0xE9;
-    else
-        return rw_fail(w->d, RW_E_INTERNAL, "site form %u on x86-64", s->form);
-    if (s->length < 5)
-        return rw_fail(w->d, RW_E_INTERNAL, "site of %u bytes", s->length);
-    uint8_t *p = out + foff;
-    memset(p, 0x90, s->length - 5u);
-    p += s->length - 5u;
-    p[0] = op;
-    wr32(p + 1, (uint32_t)(int32_t)rel);
+    uint8_t bytes[RW_SITE_MAX_BYTES];
+    enum rw_err e = rw_site_patch(w->img->machine, s, rw_site_target(w->plan, s, text_va), bytes, w->d);
+    if (e)
+        return e;
+    memcpy(out + foff, bytes, s->length);
     return RW_OK;
-}
-
-/* Patch one arm64 site: BL/B get a new imm26; BLR/BR xN become BL/B at the
- * same address (the return address, site + 4, is unchanged; xN keeps the
- * value the block loaded, which nothing after the call relies on). */
-static enum rw_err patch_a64(struct lw *w, uint8_t *out, const struct rw_site *s, uint64_t text_va)
-{
-    const struct rw_section *sec = &w->img->sec[s->section];
-    if (sec->id >= w->shnum || s->length != 4)
-        return rw_fail(w->d, RW_E_INTERNAL, "arm64 site of %u bytes", s->length);
-    uint64_t foff = w->sh[sec->id].sh_offset + s->offset;
-    if (!in_file(w, foff, 4) || memcmp(w->in + foff, s->orig, 4))
-        return rw_fail(w->d, RW_E_INTERNAL, "site 0x%llx: bytes differ from the scan",
-                       (unsigned long long)s->addr);
-    uint64_t target = s->veneer != RW_NONE && s->veneer < w->plan->nveneers
-                          ? w->plan->veneers[s->veneer].va
-                          : text_va + w->plan->stubs[s->stub].offset;
-    int64_t delta = (int64_t)(target - s->addr);
-    if (delta % 4 || delta < -(INT64_C(1) << 27) || delta >= (INT64_C(1) << 27))
-        return rw_fail(w->d, RW_E_INTERNAL,
-                       "site 0x%llx is out of BL range of its target (the plan should have left it)",
-                       (unsigned long long)s->addr);
-    uint32_t op = s->form == RW_FORM_BL || s->form == RW_FORM_BLR ? 0x94000000u : 0x14000000u;
-    if (s->form != RW_FORM_BL && s->form != RW_FORM_B && s->form != RW_FORM_BLR &&
-        s->form != RW_FORM_BR)
-        return rw_fail(w->d, RW_E_INTERNAL, "site form %u on arm64", s->form);
-    wr32(out + foff, op | ((uint32_t)(delta >> 2) & 0x03ffffffu));
-    return RW_OK;
-}
-
-static enum rw_err patch_site(struct lw *w, uint8_t *out, const struct rw_site *s, uint64_t text_va)
-{
-    return w->img->machine == RW_MACH_AARCH64 ? patch_a64(w, out, s, text_va)
-                                              : patch_x86(w, out, s, text_va);
 }
 
 /* Symbols defined in a section that moved follow it. */

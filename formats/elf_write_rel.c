@@ -22,6 +22,7 @@
 
 #include "elf_write.h"
 #include "map.h"
+#include "patch.h"
 
 #ifndef SHF_EXCLUDE
 #define SHF_EXCLUDE 0x80000000u
@@ -371,21 +372,15 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
             e = rw_fail(d, RW_E_INTERNAL, "site bytes differ from the scan");
             goto done;
         }
+        /* the branch with its field 0 (rewriter/patch.c); x86-64: the field
+         * (the last 4 bytes) and its relocation stay where they are */
+        uint8_t bytes[RW_SITE_MAX_BYTES];
+        if ((e = rw_site_patch(img->machine, s, RW_NO_ADDRESS, bytes, d)))
+            goto done;
+        memcpy(o + foff, bytes, s->length);
         if (img->machine == RW_MACH_AARCH64) {
-            if (s->length != 4) {
-                e = rw_fail(d, RW_E_INTERNAL, "arm64 site of %u bytes", s->length);
-                goto done;
-            }
-            if (s->form == RW_FORM_BLR || s->form == RW_FORM_BR) {
-                /* BL/B with imm26 0; the relocation was appended above */
-                uint32_t ins = s->form == RW_FORM_BLR ? 0x94000000u : 0x14000000u;
-                memcpy(o + foff, &ins, 4);
-                continue;
-            }
-            if (s->form != RW_FORM_BL && s->form != RW_FORM_B) {
-                e = rw_fail(d, RW_E_INTERNAL, "site form %u in an arm64 object", s->form);
-                goto done;
-            }
+            if (s->form == RW_FORM_BLR || s->form == RW_FORM_BR)
+                continue; /* its relocation was appended above */
             uint64_t roff = 0;
             if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff)))
                 goto done;
@@ -397,17 +392,6 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
             memcpy(o + roff, &r, sizeof r);
             continue;
         }
-        /* (length - 5) nops + E8/E9; the field (the last 4 bytes) and its
-         * relocation stay where they are (scan.h). */
-        if (s->length < 5 || (s->form != RW_FORM_CALL_MEM && s->form != RW_FORM_JMP_MEM &&
-                              s->form != RW_FORM_CALL_REL32 && s->form != RW_FORM_JMP_REL32)) {
-            e = rw_fail(d, RW_E_INTERNAL, "site form %u (%u bytes) in an x86-64 object", s->form,
-                        s->length);
-            goto done;
-        }
-        memset(o + foff, 0x90, s->length - 5u);
-        o[foff + s->length - 5] =
-            s->form == RW_FORM_CALL_MEM || s->form == RW_FORM_CALL_REL32 ? 0xE8 : 0xE9;
         uint64_t roff = 0;
         if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff)))
             goto done;
