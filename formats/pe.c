@@ -7,6 +7,7 @@
 
 #include "pe_priv.h"
 #include "pe_r2r.h"
+#include "pe_write.h"
 
 static int pe_probe(const uint8_t *data, size_t size)
 {
@@ -345,10 +346,17 @@ static enum rw_err pe_read_pointer(const struct rw_image *img, uint64_t va, uint
 static enum rw_err pe_write(const struct rw_image *img, const struct rw_plan *plan,
                             struct rw_buf *out, struct rw_diag *d)
 {
-    (void)img;
-    (void)plan;
-    (void)out;
-    return rw_fail(d, RW_E_UNSUPPORTED, "rewriting PE/COFF files is not implemented yet");
+    return pe_st(img)->object ? pe_write_object(img, plan, out, d)
+                              : pe_write_image(img, plan, out, d);
+}
+
+static enum rw_err pe_code_va(const struct rw_image *img, uint64_t *va, struct rw_diag *d)
+{
+    if (pe_st(img)->object) {
+        *va = RW_NO_ADDRESS;
+        return RW_OK;
+    }
+    return pe_image_code_va(img, va, d);
 }
 
 const struct rw_format_ops rw_pe_ops = {
@@ -358,6 +366,7 @@ const struct rw_format_ops rw_pe_ops = {
     .open = pe_open,
     .read_pointer = pe_read_pointer,
     .write = pe_write,
+    .code_va = pe_code_va,
     .describe = pe_describe,
     .close = pe_close,
 };
