@@ -51,6 +51,8 @@ struct x86 {
     size_t ntg, tg_cap;
     struct region *rg;
     size_t nrg, rg_cap;
+    uint64_t *fwd;   /* forwarders found by analyse (linked): step 5 */
+    size_t nfwd, fwd_cap;
     struct rw_scan *out;
     struct rw_diag *d;
 };
@@ -278,6 +280,8 @@ static int is_site(const struct x86 *x, uint32_t sec, uint64_t off,
         uint64_t dest = s->addr + off + ins->length + (uint64_t)val;
         if (rel32 ? !has_u64(x->haddr, x->nhaddr, dest) : !helper_slot(x, dest, 0))
             return 0;
+        if (has_u64(x->haddr, x->nhaddr, s->addr + off))
+            return 0; /* a forwarder (step 5): the helper itself, not a call of it */
     } else {
         const struct rw_reloc *r = rw_reloc_at(img, sec, off + field);
         if (r) {
@@ -771,8 +775,17 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
             rw_site_set(&sites[si], RW_SITE_COOKIE_UNKNOWN, "instruction stream desynchronised");
             si++;
         }
-        if (si < r->site_hi && sites[si].offset == off)
-            evaluate(x, r->sec, &b, &sites[si++]);
+        if (si < r->site_hi && sites[si].offset == off) {
+            struct rw_site *st = &sites[si++];
+            evaluate(x, r->sec, &b, st);
+            /* step 5: a jump to the helper that begins its basic block */
+            if (linked(img) && !b.have_write && b.start == off &&
+                (st->form == RW_FORM_JMP_MEM || st->form == RW_FORM_JMP_REL32)) {
+                if (grow((void **)&x->fwd, &x->fwd_cap, x->nfwd, sizeof *x->fwd))
+                    return rw_fail(x->d, RW_E_NOMEM, "out of memory");
+                x->fwd[x->nfwd++] = img->sec[r->sec].addr + off;
+            }
+        }
 
         if (ins.meta.category == ZYDIS_CATEGORY_CALL) {
             bb_reset(&b, off + ins.length, WHY_CALL, off); /* a call clobbers r11 */
@@ -801,6 +814,32 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
     return RW_OK;
 }
 
+/* Steps 2-4 over the helper addresses known so far. */
+static enum rw_err scan_pass(struct x86 *x)
+{
+    enum rw_err e = for_each_region(x, find_sites);
+    if (!e && x->out->nsites) {
+        e = for_each_region(x, find_targets);
+        if (!e)
+            e = other_targets(x);
+        for (size_t i = 0; !e && i < x->nrg; i++)
+            e = analyse(x, &x->rg[i]);
+    }
+    return e;
+}
+
+/* Step 5 (linked images): a jump to the helper (jmp [rip+slot] through a
+ * helper slot, or jmp rel32 to a helper address) that is the first
+ * instruction of its basic block sets nothing: whatever reaches it reaches
+ * the helper with the same registers and stack. Such a forwarder - a PE
+ * import thunk, a hand-written trampoline - is a helper address itself
+ * (docs/scan.md): its own jump is not a site, and calls to it are. The
+ * scan runs again with those addresses until no new forwarder turns up
+ * (each pass adds at least one address, and a forwarder is one of the
+ * finitely many jump sites, so this ends; a chain of thunks takes a pass
+ * per link, bounded below). */
+#define MAX_FORWARDER_PASSES 8
+
 enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d)
 {
     struct x86 x = {.img = img, .out = out, .d = d};
@@ -809,18 +848,26 @@ enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, stru
     enum rw_err e = RW_OK;
     if (linked(img))
         e = helper_addresses(&x);
-    if (!e)
-        e = for_each_region(&x, find_sites);
-    if (!e && out->nsites) {
-        e = for_each_region(&x, find_targets);
-        if (!e)
-            e = other_targets(&x);
-        for (size_t i = 0; !e && i < x.nrg; i++)
-            e = analyse(&x, &x.rg[i]);
+    for (int pass = 0; !e; pass++) {
+        x.nfwd = 0;
+        e = scan_pass(&x);
+        if (e || !x.nfwd || pass + 1 == MAX_FORWARDER_PASSES)
+            break;
+        size_t before = x.nhaddr;
+        for (size_t i = 0; !e && i < x.nfwd; i++)
+            e = add_haddr(&x, x.fwd[i]);
+        sort_unique(&x);
+        if (e || x.nhaddr == before)
+            break;
+        /* again, from nothing: sites, regions and block boundaries */
+        out->nsites = 0;
+        x.nrg = 0;
+        x.ntg = 0;
     }
     free(x.haddr);
     free(x.hslot);
     free(x.tg);
     free(x.rg);
+    free(x.fwd);
     return e;
 }

@@ -870,11 +870,35 @@ static void test_mingw_exe(void **state)
     assert_int_equal(thunk->value + 6 + (uint64_t)(int64_t)disp, imp->value);
     close_mem(&o);
 
-    if (!open_built(&o, "main-stripped.exe"))
+    /* both sites: through the IAT slot, and through the import thunk,
+     * which the COFF symbol table names GenericPInvokeCalliHelper */
+    struct rw_scan sc, sc2;
+    struct rw_diag d = {0};
+    assert_true(open_built(&o, "main.exe"));
+    assert_int_equal(rw_scan_image(&o.img, &sc, &d), RW_OK);
+    close_mem(&o);
+    assert_int_equal(sc.nsites, 2);
+    assert_int_equal(sc.nok, 2);
+
+    if (!open_built(&o, "main-stripped.exe")) {
+        rw_scan_free(&sc);
         return;
+    }
     check_iat_slot(&o.img);
     assert_int_equal(o.img.helper.naddrs, 0);
     assert_null(pe_st(&o.img)->symtab);
+    /* stripped: the thunk is found by what it does (a jump through the
+     * helper's slot that begins its basic block: docs/scan.md), so the
+     * call to it is still a site, at the same address */
+    assert_int_equal(rw_scan_image(&o.img, &sc2, &d), RW_OK);
+    assert_int_equal(sc2.nsites, 2);
+    assert_int_equal(sc2.nok, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(sc2.sites[i].addr, sc.sites[i].addr);
+        assert_int_equal(sc2.sites[i].form, sc.sites[i].form);
+    }
+    rw_scan_free(&sc);
+    rw_scan_free(&sc2);
     close_mem(&o);
 }
 
