@@ -10,8 +10,10 @@
 #                  built images, and against tests/pe/r2r_facts.py (an
 #                  independent Python reader) on the ReadyToRun corpus
 #   check-pe-wine  every PE file of wine's x86-64 directory opened and scanned
-#                  under ASan/UBSan, a sample cross-checked against
-#                  llvm-readobj (PE_WINE_FULL=1: all); skipped without wine
+#                  under ASan/UBSan (no site may be found: none calls the
+#                  helper), a sample cross-checked against llvm-readobj and
+#                  rewritten (a no-op: exit 1, no output, input unchanged)
+#                  (PE_WINE_FULL=1: all); skipped without wine
 
 PET := $(B)/tests/pe
 PE_LLD_LINK := lld-link
@@ -87,7 +89,7 @@ check-pe: $(PET_ALL) $(PET)/pe_dump $(PET)/fuzz_pe $(B)/tests/test_pe
 	python3 tests/pe/crosscheck.py pe $(PET)/pe_dump $(addprefix $(PET)/,$(PET_IMAGES))
 	python3 tests/pe/crosscheck.py r2r $(PET)/pe_dump $(wildcard $(R2R_CORPUS)/*.dll)
 
-check-pe-wine: $(PET)/pe_dump
-	@tests/pe/wine_sweep.sh $(PET)/pe_dump $(WINE_PE_DIR)
+check-pe-wine: $(PET)/pe_dump $(B)/asan/callirw
+	@CALLIRW=$(B)/asan/callirw tests/pe/wine_sweep.sh $(PET)/pe_dump $(WINE_PE_DIR)
 
 CHECK_TARGETS += check-pe check-pe-wine
