@@ -49,6 +49,12 @@ struct rw_format_ops {
      * the input. *caves is heap (free), sorted by address; none: *n = 0. */
     enum rw_err (*code_caves)(const struct rw_image *img, struct rw_cave **caves, size_t *n,
                               struct rw_diag *d);
+    /* Optional: the helper's entry is also at the image's base + rva
+     * (`--helper-rva`), for a linked image whose helper has no name the
+     * back-end can see (linked in, symbols stripped). The address must be
+     * inside an executable section (else RW_E_CORRUPT with one line);
+     * objects: RW_E_UNSUPPORTED. NULL: the format has no such notion here. */
+    enum rw_err (*add_helper_rva)(struct rw_image *img, uint64_t rva, struct rw_diag *d);
     /* Optional: format-specific facts for `inspect` (e.g. a ReadyToRun
      * header), as text or as one JSON object. NULL when there are none. */
     void (*describe)(const struct rw_image *img, FILE *out, int json);

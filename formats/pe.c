@@ -359,6 +359,18 @@ static enum rw_err pe_code_va(const struct rw_image *img, uint64_t *va, struct r
     return pe_image_code_va(img, va, d);
 }
 
+static enum rw_err pe_add_helper_rva(struct rw_image *img, uint64_t rva, struct rw_diag *d)
+{
+    const struct pe_state *st = pe_st(img);
+    if (st->object)
+        return rw_fail(d, RW_E_UNSUPPORTED, "--helper-rva applies to linked images, not objects");
+    uint32_t s = rva <= UINT32_MAX ? pe_sec_of_rva(img, rva) : RW_NONE;
+    if (s == RW_NONE || !(img->sec[s].flags & RW_SEC_EXEC) || !img->sec[s].data)
+        return rw_fail(d, RW_E_CORRUPT, "--helper-rva 0x%llx is not inside an executable section",
+                       (unsigned long long)rva);
+    return pe_push_helper_addr(img, st->image_base + rva, d);
+}
+
 const struct rw_format_ops rw_pe_ops = {
     .name = "PE/COFF",
     .map_section = ".crwmap", /* docs/abi.md section 7 */
@@ -367,6 +379,7 @@ const struct rw_format_ops rw_pe_ops = {
     .read_pointer = pe_read_pointer,
     .write = pe_write,
     .code_va = pe_code_va,
+    .add_helper_rva = pe_add_helper_rva,
     .describe = pe_describe,
     .close = pe_close,
 };
