@@ -1,9 +1,10 @@
-/* pe_write.h - the PE/COFF back-end's write side (docs/pe.md, "Writing").
+/* pe_write.h - the PE/COFF back-end's write side (docs/pe.md, "Writing images").
  *
- *  - pe_write.c: linked PE32+ images (EXE, DLL): new sections after the last
- *    one, their headers in the slack after the section table, sites
- *    patched, the exception directory rebuilt, the rewrite map; it calls
- *    pe_r2r_rewrite for a ReadyToRun image.
+ *  - pe_write.c: linked PE32+ x86-64 images (EXE, DLL): new sections after
+ *    the last one (.callirw, .pdata, .crwdata, .crwmap), their headers in
+ *    the slack after the section table, sites patched, the exception
+ *    directory rebuilt, the rewrite map; it calls pe_r2r_rewrite for a
+ *    ReadyToRun image.
  *  - pe_write_obj.c: COFF objects.
  *  - pe_write_r2r.c: what a ReadyToRun image adds (calli-abi.md section 6).
  */
@@ -29,7 +30,9 @@ enum rw_err pe_edits_push(struct pe_edits *e, uint32_t rva, const void *bytes, u
                           struct rw_diag *d);
 void pe_edits_free(struct pe_edits *e);
 
-/* pe_write.c: the RVA at which the stub text will start (format.h code_va). */
+/* pe_write.c: the virtual address (ImageBase + RVA: model addresses are
+ * VAs at the preferred base) at which the stub text will start (format.h
+ * code_va); from the headers alone, never the plan. */
 enum rw_err pe_image_code_va(const struct rw_image *img, uint64_t *va, struct rw_diag *d);
 enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *plan,
                            struct rw_buf *out, struct rw_diag *d);

@@ -93,3 +93,53 @@ check-pe-wine: $(PET)/pe_dump $(B)/asan/callirw
 	@CALLIRW=$(B)/asan/callirw tests/pe/wine_sweep.sh $(PET)/pe_dump $(WINE_PE_DIR)
 
 CHECK_TARGETS += check-pe check-pe-wine
+
+# check-pe-write: linked PE32+ images rewritten (docs/pe.md, "Writing
+# images"): tests/pe/check_write.sh runs them under wine (EXE; DLLs loaded by
+# an EXE), checks them with tests/pe/write_props.py (an independent reader:
+# layout, CheckSum, directories, the exception table), LIEF and llvm-readobj
+# --unwind; refusals (no header slack, arm64), Authenticode, idempotence and
+# determinism; and rewrites, strips and runs GEN_SEEDS generated programs.
+# The inputs: the real runtime as a DLL (calli_rt.dll), an EXE importing the
+# helper from it (run_sites.exe), a DLL of sites.S on it (sites_rt.dll) and
+# EXEs loading that DLL and sites.dll, and an EXE without header slack.
+PET_WRITE := calli_rt.dll run_sites.exe sites_rt.dll run_dll_rt.exe run_dll.exe noslack.exe \
+	sites_a64_ok.dll run_sgc.exe unwind.exe
+$(PET)/calli_rt.dll $(PET)/libcalli_rt.dll.a &: $(B)/x86_64-windows/libcalli_runtime.a
+	@mkdir -p $(PET)
+	$(MINGW_CC) -shared -o $(PET)/calli_rt.dll -Wl,--whole-archive $< -Wl,--no-whole-archive \
+	  -Wl,--export-all-symbols -Wl,--out-implib,$(PET)/libcalli_rt.dll.a
+$(PET)/run_sites.exe: tests/pe/run_sites.c $(PET)/sites.o $(PET)/libcalli_rt.dll.a
+	$(MINGW_CC) -o $@ $< $(PET)/sites.o -L$(PET) -lcalli_rt
+$(PET)/sites_rt.dll $(PET)/libsites_rt.dll.a &: $(PET)/sites.o $(PET)/libcalli_rt.dll.a
+	$(MINGW_CC) -shared -o $(PET)/sites_rt.dll $(PET)/sites.o -L$(PET) -lcalli_rt \
+	  -Wl,--out-implib,$(PET)/libsites_rt.dll.a
+$(PET)/run_dll_rt.exe: tests/pe/run_sites.c $(PET)/libsites_rt.dll.a
+	$(MINGW_CC) -o $@ $< -L$(PET) -lsites_rt
+$(PET)/run_dll.exe: tests/pe/run_sites.c $(PET)/sites.dll
+	$(MINGW_CC) -o $@ $< $(PET)/sites.dll
+$(PET)/sites_a64_ok.obj: tests/pe/sites_a64_ok.S
+	@mkdir -p $(@D)
+	$(CLANG) --target=aarch64-pc-windows-msvc -c $< -o $@
+$(PET)/sites_a64_ok.dll: $(PET)/sites_a64_ok.obj $(PET)/helper_a64.lib
+	$(PE_LLD_LINK) /nologo /dll /noentry /machine:arm64 /export:site /out:$@ $^
+# sites.S with the cookie's suppress-gc flag: a frameless stub (no RUNTIME_FUNCTION)
+$(PET)/sites_sgc.o: tests/pe/sites.S
+	@mkdir -p $(@D)
+	sed 's|^    .short 1, 0 .*|    .short 1, 1|' $< > $(PET)/sites_sgc.S
+	grep -q '^    .short 1, 1$$' $(PET)/sites_sgc.S
+	$(MINGW_CC) -c $(PET)/sites_sgc.S -o $@
+$(PET)/run_sgc.exe: tests/pe/run_sites.c $(PET)/sites_sgc.o $(PET)/libcalli_rt.dll.a
+	$(MINGW_CC) -o $@ $< $(PET)/sites_sgc.o -L$(PET) -lcalli_rt
+# a stack walk from a call's target through the stub (unwind_main.c)
+$(PET)/unwind.exe: tests/pe/unwind_main.c tests/pe/unwind_sites.S $(PET)/libcalli_rt.dll.a
+	$(MINGW_CC) -O1 -o $@ tests/pe/unwind_main.c tests/pe/unwind_sites.S -L$(PET) -lcalli_rt
+$(PET)/noslack.exe: tests/pe/noslack.c $(PET)/sites.o $(PET)/libhelper.dll.a
+	$(MINGW_CC) -o $@ $< $(PET)/sites.o -L$(PET) -lhelper
+
+.PHONY: check-pe-write
+check-pe-write: $(B)/asan/callirw $(B)/tools/lief_check $(B)/x86_64-windows/libcalli_runtime.a \
+		$(addprefix $(PET)/,$(PET_IMAGES) $(PET_WRITE))
+	tests/pe/check_write.sh $(B)/asan/callirw $(PET) $(B)/tools/lief_check
+
+CHECK_TARGETS += check-pe-write

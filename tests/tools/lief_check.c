@@ -3,11 +3,15 @@
  * --section must be there; with --loaded, an ELF section must also lie
  * inside a PT_LOAD segment of the same file.
  *
- *   lief_check FILE [--section NAME | --loaded NAME]...
+ * PE: every section is listed; --exec NAME requires an executable section,
+ * --dllchars VALUE the DllCharacteristics (the other formats accept neither).
+ *
+ *   lief_check FILE [--section NAME | --loaded NAME | --exec NAME | --dllchars VALUE]...
  * exit 0: all checks hold; 1: a check failed; 2: usage or parse failure.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <LIEF/LIEF.h>
@@ -54,6 +58,9 @@ static int elf_check(const char *path, int argc, char **argv)
     return rc;
 }
 
+/* PE: every section is listed (name, RVA, virtual size, characteristics);
+ * --section NAME must be there, --exec NAME must be there and executable
+ * (IMAGE_SCN_MEM_EXECUTE), --dllchars VALUE must equal DllCharacteristics. */
 static int pe_check(const char *path, int argc, char **argv)
 {
     Pe_Binary_t *b = pe_parse(path);
@@ -64,15 +71,34 @@ static int pe_check(const char *path, int argc, char **argv)
     int nsec = 0, rc = 0;
     while (b->sections[nsec])
         nsec++;
-    printf("%s: PE, %d sections\n", path, nsec);
+    const Pe_OptionalHeader_t *oh = &b->optional_header;
+    printf("%s: PE, %d sections, SizeOfImage 0x%x, CheckSum 0x%x, DllCharacteristics 0x%x\n",
+           path, nsec, oh->sizeof_image, oh->checksum, oh->dll_characteristics);
+    for (int k = 0; k < nsec; k++) {
+        const Pe_Section_t *s = b->sections[k];
+        printf("  %-16s rva 0x%08llx size 0x%08x characteristics 0x%08x\n",
+               s->name ? s->name : "?", (unsigned long long)s->virtual_address, s->virtual_size,
+               s->characteristics);
+    }
     for (int i = 2; i < argc; i += 2) {
         const char *name = argv[i + 1];
-        int found = 0;
+        if (!strcmp(argv[i], "--dllchars")) {
+            unsigned long want = strtoul(name, NULL, 0);
+            int ok = want == oh->dll_characteristics;
+            printf("  DllCharacteristics 0x%x: %s 0x%lx\n", oh->dll_characteristics,
+                   ok ? "equals" : "DIFFERS FROM", want);
+            rc |= !ok;
+            continue;
+        }
+        const Pe_Section_t *s = NULL;
         for (int k = 0; k < nsec; k++)
             if (b->sections[k]->name && !strcmp(b->sections[k]->name, name))
-                found = 1;
-        printf("  section %s: %s\n", name, found ? "present" : "MISSING");
-        rc |= !found;
+                s = b->sections[k];
+        int exec = s && (s->characteristics & 0x20000000u);
+        int ok = s && (strcmp(argv[i], "--exec") || exec);
+        printf("  section %s: %s%s\n", name, s ? "present" : "MISSING",
+               s && !strcmp(argv[i], "--exec") ? (exec ? ", executable" : ", NOT EXECUTABLE") : "");
+        rc |= !ok;
     }
     pe_binary_destroy(b);
     return rc;
@@ -107,11 +133,13 @@ static int macho_check(const char *path, int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (argc - 2) % 2) {
-        fprintf(stderr, "usage: lief_check FILE [--section NAME | --loaded NAME]...\n");
+        fprintf(stderr, "usage: lief_check FILE [--section NAME | --loaded NAME | --exec NAME | "
+                        "--dllchars VALUE]...\n");
         return 2;
     }
     for (int i = 2; i < argc; i += 2)
-        if (strcmp(argv[i], "--section") && strcmp(argv[i], "--loaded")) {
+        if (strcmp(argv[i], "--section") && strcmp(argv[i], "--loaded") &&
+            strcmp(argv[i], "--exec") && strcmp(argv[i], "--dllchars")) {
             fprintf(stderr, "lief_check: unknown option %s\n", argv[i]);
             return 2;
         }
