@@ -42,6 +42,7 @@ include tests/stub_win/rules.mk
 include rewriter/rules.mk
 include tests/unit/rules.mk
 include tests/pe/rules.mk
+include tests/r2r/rules.mk
 include tests/gen/rules.mk
 include examples/rules.mk
 include tests/tools/rules.mk

@@ -829,3 +829,21 @@ enum rw_err pe_read_r2r(struct rw_image *img, struct pe_state *st, uint32_t rtr_
         return e;
     return RW_OK;
 }
+
+int pe_r2r_map(const struct rw_image *img, const uint8_t **data, uint32_t *size)
+{
+    if (!img || img->format != RW_FMT_PE || !img->backend)
+        return 0;
+    const struct pe_state *st = pe_st(img);
+    if (st->object || !st->r2r)
+        return 0;
+    const struct r2r_section *s = find_sec(st->r2r, R2R_SEC_CALLIRW_MAP);
+    if (!s)
+        return 0;
+    const uint8_t *p = s->size ? pe_rva_bytes(img, s->rva, s->size) : NULL;
+    if (!p)
+        return -1;
+    *data = p;
+    *size = s->size;
+    return 1;
+}

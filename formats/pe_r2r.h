@@ -151,6 +151,12 @@ uint64_t r2r_native_unsigned(const struct rw_image *img, uint64_t rva, uint32_t 
 int r2r_native_array_count(const struct rw_image *img, uint32_t rva, uint32_t *count);
 int r2r_native_array_get(const struct rw_image *img, uint32_t rva, uint32_t index, uint32_t *at);
 
+/* The rewrite map a rewritten ReadyToRun image carries as its section
+ * R2R_SEC_CALLIRW_MAP (docs/r2r.md, "Rewriting"): 1 with its bytes; 0 when
+ * img is not a ReadyToRun PE image or has no such section; -1 when the
+ * section is empty or its bytes are not inside one section of the image. */
+int pe_r2r_map(const struct rw_image *img, const uint8_t **data, uint32_t *size);
+
 void r2r_describe(const struct rw_image *img, const struct r2r_info *r, FILE *out, int json);
 
 #endif

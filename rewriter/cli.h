@@ -13,6 +13,12 @@ enum callirw_exit {
 /* One subcommand: argv[0] is the subcommand's name. Returns an exit code. */
 typedef int (*callirw_cmd_fn)(int argc, char **argv);
 
+/* cmd_common.c: --r2r-helper-id N (scan, rewrite, inspect): the
+ * READYTORUN_HELPER id whose Helper fixups are the calli helper's cells
+ * (docs/r2r.md). Sets it process-wide; -1 (message printed) when N is not a
+ * number in 0..0x1FFFFFFF (an ECMA-335 compressed integer). */
+int rw_opt_r2r_helper_id(const char *cmd, const char *arg);
+
 int cmd_sig(int argc, char **argv);
 int cmd_rewrite(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -1,8 +1,11 @@
 /* cmd_common.c - helpers shared by the subcommands. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "cmd_common.h"
+#include "pe_r2r.h"
 
 int rw_exit_for_input(enum rw_err e)
 {
@@ -24,4 +27,20 @@ void rw_describe_loc(const struct rw_image *img, uint32_t sec, uint64_t off, cha
         snprintf(buf, cap, "%s+0x%llx", f->name, (unsigned long long)(off - f->start));
     else if (cap)
         buf[0] = 0;
+}
+
+int rw_opt_r2r_helper_id(const char *cmd, const char *arg)
+{
+    char *end = NULL;
+    unsigned long long v = 0;
+    errno = 0;
+    if (arg && arg[0] >= '0' && arg[0] <= '9')
+        v = strtoull(arg, &end, 0);
+    if (!end || *end || errno || v > 0x1FFFFFFFull) {
+        fprintf(stderr, "callirw: %s: --r2r-helper-id needs a number in 0..0x1fffffff, not '%s'\n", cmd,
+                arg ? arg : "");
+        return -1;
+    }
+    rw_r2r_set_helper_id((uint32_t)v);
+    return 0;
 }

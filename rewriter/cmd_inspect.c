@@ -10,11 +10,12 @@
 #include "disasm.h"
 #include "format.h"
 #include "map.h"
+#include "pe_r2r.h"
 #include "scan.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: callirw inspect IMAGE [--json] [--disasm] [--helper NAME]\n"
+    fprintf(f, "usage: callirw inspect IMAGE [--json] [--disasm] [--helper NAME] [--r2r-helper-id N]\n"
                "\n"
                "Show the stubs and rewritten sites recorded in IMAGE's rewrite map;\n"
                "--disasm adds each site's bytes before and after and each stub's code.\n"
@@ -143,12 +144,24 @@ static void print_json(const struct rw_image *img, const struct rw_map *m)
     printf("]}\n");
 }
 
+/* Two copies of a map: equal, but for zeros padding the first. */
+static int same_map(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    if (alen < blen || memcmp(a, b, blen))
+        return 0;
+    for (size_t i = blen; i < alen; i++)
+        if (a[i])
+            return 0;
+    return 1;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"disasm", no_argument, NULL, 'd'},
         {"helper", required_argument, NULL, 'H'},
+        {"r2r-helper-id", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -160,6 +173,10 @@ int cmd_inspect(int argc, char **argv)
         case 'j': json = 1; break;
         case 'd': disasm = 1; break;
         case 'H': helper = optarg; break;
+        case 'R':
+            if (rw_opt_r2r_helper_id("inspect", optarg))
+                return CALLIRW_EXIT_BAD_INPUT;
+            break;
         case 'h': usage(stdout); return CALLIRW_EXIT_OK;
         default: usage(stderr); return CALLIRW_EXIT_BAD_INPUT;
         }
@@ -180,7 +197,27 @@ int cmd_inspect(int argc, char **argv)
     for (uint32_t i = 0; i < img.nsec; i++)
         if (img.sec[i].name && !strcmp(img.sec[i].name, img.ops->map_section))
             ms = &img.sec[i];
-    if (!ms) {
+    const uint8_t *map = ms ? ms->data : NULL;
+    size_t map_size = ms ? ms->size : 0;
+    /* A rewritten ReadyToRun image also carries the map as its ReadyToRun
+     * section 0xCA110001 (docs/r2r.md): found there when there is no map
+     * section; when both exist they must hold the same map (the PE
+     * section's size may be padded with zeros). */
+    const uint8_t *rmap;
+    uint32_t rsize;
+    int has_r2r_map = pe_r2r_map(&img, &rmap, &rsize);
+    if (has_r2r_map < 0 || (has_r2r_map > 0 && map && !same_map(map, map_size, rmap, rsize))) {
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path,
+                has_r2r_map < 0 ? "ReadyToRun rewrite map section (0xCA110001) is empty or outside the image"
+                                : "the rewrite map section and the ReadyToRun map section (0xCA110001) differ");
+        rw_image_close(&img);
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    if (has_r2r_map > 0 && !map) {
+        map = rmap;
+        map_size = rsize;
+    }
+    if (!ms && !map) {
         if (!json) {
             if (img.ops->describe) { /* e.g. the ReadyToRun header */
                 img.ops->describe(&img, stdout, 0);
@@ -194,8 +231,8 @@ int cmd_inspect(int argc, char **argv)
         return rc == CALLIRW_EXIT_BAD_INPUT || rc == CALLIRW_EXIT_INTERNAL ? rc : CALLIRW_EXIT_NOTHING;
     }
     struct rw_map m;
-    if (!ms->data || (e = rw_map_decode(ms->data, ms->size, &m, &d))) {
-        fprintf(stderr, "callirw: inspect: %s: %s\n", path, ms->data ? d.msg : "rewrite map has no data");
+    if (!map || (e = rw_map_decode(map, map_size, &m, &d))) {
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path, map ? d.msg : "rewrite map has no data");
         rw_image_close(&img);
         return CALLIRW_EXIT_BAD_INPUT;
     }

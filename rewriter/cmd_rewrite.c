@@ -16,9 +16,9 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: callirw rewrite IN -o OUT [--helper NAME]\n"
-            "       callirw rewrite IN -i [--helper NAME]\n"
-            "       callirw rewrite IN --dry-run [--helper NAME]\n"
+            "usage: callirw rewrite IN -o OUT [--helper NAME] [--r2r-helper-id N]\n"
+            "       callirw rewrite IN -i [--helper NAME] [--r2r-helper-id N]\n"
+            "       callirw rewrite IN --dry-run [--helper NAME] [--r2r-helper-id N]\n"
             "\n"
             "Append a stub per signature, redirect every rewritable call of the\n"
             "generic helper to its stub, and record a rewrite map. The output is\n"
@@ -70,6 +70,7 @@ int cmd_rewrite(int argc, char **argv)
         {"in-place", no_argument, NULL, 'i'},
         {"dry-run", no_argument, NULL, 'n'},
         {"helper", required_argument, NULL, 'H'},
+        {"r2r-helper-id", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -82,6 +83,10 @@ int cmd_rewrite(int argc, char **argv)
         case 'i': inplace = 1; break;
         case 'n': dry = 1; break;
         case 'H': helper = optarg; break;
+        case 'R':
+            if (rw_opt_r2r_helper_id("rewrite", optarg))
+                return CALLIRW_EXIT_BAD_INPUT;
+            break;
         case 'h': usage(stdout); return CALLIRW_EXIT_OK;
         default: usage(stderr); return CALLIRW_EXIT_BAD_INPUT;
         }

@@ -18,7 +18,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: callirw scan [--json] [--helper NAME] IMAGE\n"
+            "usage: callirw scan [--json] [--helper NAME] [--r2r-helper-id N] IMAGE\n"
             "\n"
             "List the calls of the generic helper in IMAGE (an ELF object, executable\n"
             "or shared library; x86-64): for each, its address, function, call form,\n"
@@ -27,6 +27,8 @@ static void usage(FILE *out)
             "\n"
             "  --json         one JSON object instead of the table (docs/scan.md)\n"
             "  --helper NAME  the helper's C name (default GenericPInvokeCalliHelper)\n"
+            "  --r2r-helper-id N  ReadyToRun: the READYTORUN_HELPER id of the calli\n"
+            "                 helper's import cells (default 0x47; docs/r2r.md)\n"
             "  --help         this text\n"
             "\n"
             "exit codes: 0 sites found, 1 no site, 2 bad usage or bad input, 3 internal error\n");
@@ -242,6 +244,10 @@ int cmd_scan(int argc, char **argv)
             helper = argv[++i];
         } else if (!strncmp(argv[i], "--helper=", 9) && argv[i][9]) {
             helper = argv[i] + 9;
+        } else if (!strcmp(argv[i], "--r2r-helper-id") || !strncmp(argv[i], "--r2r-helper-id=", 16)) {
+            const char *v = argv[i][15] == '=' ? argv[i] + 16 : i + 1 < argc ? argv[++i] : NULL;
+            if (rw_opt_r2r_helper_id("scan", v))
+                return CALLIRW_EXIT_BAD_INPUT;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "callirw: scan: unknown option '%s' (try 'callirw scan --help')\n",
                     argv[i]);
