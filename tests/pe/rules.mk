@@ -143,3 +143,22 @@ check-pe-write: $(B)/asan/callirw $(B)/tools/lief_check $(B)/x86_64-windows/libc
 	tests/pe/check_write.sh $(B)/asan/callirw $(PET) $(B)/tools/lief_check
 
 CHECK_TARGETS += check-pe-write
+
+# check-pe-obj: the COFF object writer proven by execution (tests/pe/obj_check.sh,
+# docs/pe.md "Writing objects"): COMDAT stubs shared by several rewritten
+# objects linked by GNU ld, lld and lld-link, run under wine; the section
+# limits of regular and /bigobj objects; mutated inputs; PE_OBJ_SEEDS
+# generated programs through tests/pe/obj_hook.sh (also usable as a
+# tests/gen/run.sh --post-build hook on its own).
+PE_OBJ_SEEDS ?= 8
+$(PET)/obj_dedup_a.o $(PET)/obj_dedup_b.o: $(PET)/obj_dedup_%.o: tests/pe/obj_dedup.S
+	@mkdir -p $(@D)
+	$(MINGW_CC) -c -DSITE_IMP=dedup_imp_$* -DSITE_CALL=dedup_call_$* $< -o $@
+.PHONY: check-pe-obj
+check-pe-obj: $(B)/asan/callirw $(B)/gen/callirw-gen $(B)/x86_64-windows/libcalli_runtime.a \
+              $(PET)/sites.o $(PET)/sites-bigobj.o $(PET)/sites_msvc.obj $(PET)/helper_x64.lib \
+              $(PET)/obj_dedup_a.o $(PET)/obj_dedup_b.o $(B)/tests/test_pe_write_obj
+	PE_TEST_DIR=$(PET) PE_TEST_REQUIRE=1 $(B)/tests/test_pe_write_obj
+	@tests/pe/obj_check.sh $(PE_OBJ_SEEDS)
+
+CHECK_TARGETS += check-pe-obj
