@@ -129,7 +129,7 @@ struct target {
 
 static const struct target targets[] = {
     {"x86_64-linux", X64, ELF, SYSV, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
-    {"x86_64-windows", X64, COFF, WIN64, {"exe", "exe-lowbase", NULL}},
+    {"x86_64-windows", X64, COFF, WIN64, {"exe", "exe-lowbase", "dll-sites", "dll-rt", NULL}},
     {"aarch64-linux", A64, ELF, AAPCS, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
     {"x86_64-macos", X64, MACHO, SYSV, {"obj", NULL}},
     {"arm64-macos", A64, MACHO, APPLE, {"obj", NULL}},
@@ -151,6 +151,8 @@ static int m_slot;    /* PE: load from a read-only pointer slot */
 static int m_lit;     /* arm64: ldr x15, literal */
 static int m_adr;     /* arm64: adr x12, target */
 static int bti;       /* arm64 ELF: built with -mbranch-protection=standard, marked BTI */
+static int m_imp;     /* PE dll-rt: the helper imported (call [rip+__imp_H], call H via the import thunk) */
+static int clang_lld; /* PE: built with clang + lld (MinGW driver) instead of mingw gcc + GNU ld */
 
 /* ----------------------------------------------------------------- types */
 
@@ -548,11 +550,12 @@ static uint64_t make_raw(int t, int *nice)
 /* ------------------------------------------------------------ the program */
 
 enum cform { CF_LEA, CF_IMM32Z, CF_IMM32S, CF_MOVABS, CF_GOT, CF_SLOT, CF_ADRP_ADD, CF_ADRP_GOT, CF_LIT };
-enum hform { HF_DIRECT, HF_PLT, HF_GOT, HF_JMP, HF_JMPGOT, HF_BL, HF_BLRGOT, HF_B, HF_BRGOT };
+enum hform { HF_DIRECT, HF_PLT, HF_GOT, HF_JMP, HF_JMPGOT, HF_BL, HF_BLRGOT, HF_B, HF_BRGOT, HF_IMP, HF_JMPIMP };
 enum tform { TF_LEA, TF_IMM32, TF_MOVABS, TF_GOT, TF_ADRP_ADD, TF_ADR, TF_AGOT };
 
 static const char *cform_name[] = {"lea", "imm32", "imm32s", "movabs", "got", "slot", "adrp-add", "adrp-got", "literal"};
-static const char *hform_name[] = {"call", "call-plt", "call-got", "jmp", "jmp-got", "bl", "blr-got", "b", "br-got"};
+static const char *hform_name[] = {"call", "call-plt", "call-got", "jmp", "jmp-got", "bl", "blr-got", "b", "br-got",
+                                    "call-imp", "jmp-imp"};
 static const char *tform_name[] = {"lea", "imm32", "movabs", "got", "adrp-add", "adr", "adrp-got"};
 
 struct cookie {
@@ -782,10 +785,12 @@ static int pick_hform(int tail)
         if (tail) {
             c[n++] = HF_JMP;
             if (m_got) c[n++] = HF_JMPGOT;
+            if (m_imp) c[n++] = HF_JMPIMP;
         } else {
             c[n++] = HF_DIRECT;
             if (m_plt) c[n++] = HF_PLT;
             if (m_got) c[n++] = HF_GOT;
+            if (m_imp) c[n++] = HF_IMP;
         }
     } else {
         if (tail) {
@@ -1007,6 +1012,9 @@ static void emit_x64_site(int si)
     case HF_GOT: sbf(&A, "\tcall *%s%s@GOTPCREL(%%rip)\n", P, helper); break;
     case HF_JMP: sbf(&A, "\tjmp %s%s\n", P, helper); break;
     case HF_JMPGOT: sbf(&A, "\tjmp *%s%s@GOTPCREL(%%rip)\n", P, helper); break;
+    /* PE import: the IAT slot (REL32 against __imp_H), the linker's thunk for `call H` */
+    case HF_IMP: sbf(&A, "\tcall *__imp_%s(%%rip)\n", helper); break;
+    case HF_JMPIMP: sbf(&A, "\tjmp *__imp_%s(%%rip)\n", helper); break;
     default: die("x64 helper form %d", S->hf);
     }
     if (!S->tail) {
@@ -1241,7 +1249,7 @@ static void emit_sites_S(void)
         if (T->fmt == ELF && T->arch == A64) sbf(&A, "\t.globl gen_cookie_%d\n\t.hidden gen_cookie_%d\n", k, k);
         sbf(&A, "%sgen_cookie_%d:\n", P, k);
         sbf(&A, "\t.long 0x494c4143\n\t.short 1\n\t.short %d\n", C->sgc);
-        if (C->rt) sbf(&A, "\t.quad %scalli_refrt_default\n", P);
+        if (C->rt) sbf(&A, "\t.quad %s%s\n", P, m_imp ? "gen_refrt" : "calli_refrt_default");
         else sbf(&A, "\t.quad 0\n");
         sbf(&A, "\t.quad 0\n\t.long %d\n", C->s.blen);
         for (int i = 0; i < C->s.blen; i++)
@@ -1678,7 +1686,16 @@ static void emit_prog_c(void)
     sbf(&C_, "\t;\n");
     sb_putn(&C_, prog_check, sizeof prog_check - 1);
 
-    sbf(&C_, "\nint main(void)\n{\n\tcalli_refrt_init(&calli_refrt_default, CALLI_REFRT_LOG);\n");
+    if (m_imp)
+        sbf(&C_, "\n/* mode dll-rt: the runtime is calli_runtime.dll (tests/gen/win_rt_dll.sh). The cookies\n"
+                 " * name this instance of the reference runtime, and the DLL's calli_host_write\n"
+                 " * forwards to this program's, which records the event lines with the rest. */\n"
+                 "struct calli_refrt gen_refrt;\n"
+                 "void calli_gen_set_host_write(void (*)(int, const void *, size_t));\n"
+                 "\nint main(void)\n{\n\tcalli_gen_set_host_write(calli_host_write);\n"
+                 "\tcalli_refrt_init(&gen_refrt, CALLI_REFRT_LOG);\n");
+    else
+        sbf(&C_, "\nint main(void)\n{\n\tcalli_refrt_init(&calli_refrt_default, CALLI_REFRT_LOG);\n");
     for (int i = 0; i < nsites; i++) {
         int r = cookies[sites[i].ck].s.ret;
         sbf(&C_, "\tgen_s(\"site %d\");\n\tgen_nl();\n", i);
@@ -1772,16 +1789,50 @@ static void emit_build(void)
             sbf(&BLD, "$CC -pie -Wl,-z,now%s prog.o sites.o \"$SO\"%s -Wl,-rpath,\"$SODIR\" -o prog\n", bti_start, bti_end);
         }
         break;
-    case COFF:
-        cc = "x86_64-w64-mingw32-gcc";
-        sbf(&BLD, "CC=${GEN_CC:-%s}\nLIB=${CALLI_RT_LIB:-$CALLI_ROOT/build/%s/libcalli_runtime.a}\n", cc, T->name);
+    case COFF: {
+        /* The toolchain is clang_lld (chosen in main from a hash of the seed),
+         * overridable with GEN_TOOLCHAIN: tests/rewrite/hook_pe.sh relinks with
+         * the other one. The lines keep the shape "$CC ... sites.o ... -o prog.exe"
+         * that the relinking scripts (hook_pe.sh, tests/pe/) edit. */
+        int dsites = !strcmp(mode, "dll-sites"), drt = !strcmp(mode, "dll-rt");
+        cc = clang_lld ? "clang" : "x86_64-w64-mingw32-gcc";
+        sbf(&BLD, "# toolchain (meta.txt): gcc = mingw gcc + GNU ld; clang-lld = clang + lld's COFF linker\n"
+                  "# behind its MinGW driver, with mingw-w64's libgcc directory. GEN_TOOLCHAIN overrides.\n"
+                  "TC=${GEN_TOOLCHAIN:-%s}\n"
+                  "case \"$TC\" in\n"
+                  "  gcc) CC=${GEN_CC:-x86_64-w64-mingw32-gcc}; LDFLAGS= ;;\n"
+                  "  clang-lld) CC=${GEN_CC:-clang --target=x86_64-w64-mingw32}\n"
+                  "    LDFLAGS=\"-fuse-ld=lld -L$(dirname \"$(x86_64-w64-mingw32-gcc -print-libgcc-file-name)\")\" ;;\n"
+                  "  *) echo \"build.sh: unknown toolchain $TC\" >&2; exit 2 ;;\n"
+                  "esac\n",
+            clang_lld ? "clang-lld" : "gcc");
+        sbf(&BLD, "LIB=${CALLI_RT_LIB:-$CALLI_ROOT/build/%s/libcalli_runtime.a}\n", T->name);
         sbf(&BLD, "CFLAGS=\"%s -O%d -I$CALLI_ROOT/runtime/include\"\n", warn, o);
-        sbf(&BLD, "$CC $CFLAGS -c prog.c -o prog.o\n$CC -c sites.S -o sites.o\n");
-        if (!strcmp(mode, "exe-lowbase"))
-            sbf(&BLD, "$CC -Wl,--image-base=0x10000000 -Wl,--disable-dynamicbase prog.o sites.o \"$LIB\" -o prog.exe\n");
-        else
-            sbf(&BLD, "$CC prog.o sites.o \"$LIB\" -o prog.exe\n");
+        sbf(&BLD, "$CC $CFLAGS%s -c prog.c -o prog.o\n$CC -c sites.S -o sites.o\n",
+            dsites ? " -Dmain=calli_prog_main" : "");
+        if (!strcmp(mode, "exe-lowbase")) {
+            sbf(&BLD, "$CC $LDFLAGS -Wl,--image-base=0x10000000 -Wl,--disable-dynamicbase prog.o sites.o \"$LIB\" -o prog.exe\n");
+        } else if (dsites) {
+            /* the sites, targets and runtime in prog.dll, exporting calli_prog_main
+             * (prog.def); the launcher loads <its own name>.dll with LoadLibrary */
+            sbf(&BLD, "$CC $CFLAGS -c runmain.c -o runmain.o\n"
+                      "$CC $LDFLAGS -shared prog.o sites.o \"$LIB\" prog.def -o prog.dll\n"
+                      "$CC $LDFLAGS runmain.o -o prog.exe\n");
+        } else if (drt) {
+            /* the runtime in calli_runtime.dll, imported */
+            sbf(&BLD, "# the runtime DLL of this toolchain: run.sh builds one per batch (CALLI_RT_DLL_ROOT),\n"
+                      "# else it is built here (tests/gen/win_rt_dll.sh)\n"
+                      "if [ -n \"${CALLI_RT_DLL_ROOT:-}\" ]; then\n  DLLDIR=$CALLI_RT_DLL_ROOT/$TC\nelse\n"
+                      "  DLLDIR=$PWD/rt-$TC\n"
+                      "  [ -f \"$DLLDIR/calli_runtime.dll\" ] || CC=\"$CC\" LD=\"$CC $LDFLAGS\" \"$CALLI_ROOT/tests/gen/win_rt_dll.sh\" \"$LIB\" \"$DLLDIR\"\n"
+                      "fi\n"
+                      "$CC $LDFLAGS prog.o sites.o \"$DLLDIR/libcalli_runtime.dll.a\" -o prog.exe\n"
+                      "cp \"$DLLDIR/calli_runtime.dll\" .\n");
+        } else {
+            sbf(&BLD, "$CC $LDFLAGS prog.o sites.o \"$LIB\" -o prog.exe\n");
+        }
         break;
+    }
     case MACHO: {
         const char *tt = T->arch == X64 ? "x86_64-apple-macos11" : "arm64-apple-macos11";
         cc = "clang";
@@ -1798,6 +1849,9 @@ static void emit_build(void)
     if (T->fmt == ELF && T->arch == X64) sbf(&META, "relax_relocations=%s\n", relax ? "yes" : "no");
     if (T->fmt == ELF) sbf(&META, "static=%s\n", static_link ? "yes" : "no");
     if (T->fmt == ELF && T->arch == A64) sbf(&META, "bti=%s\n", bti ? "yes" : "no");
+    if (T->fmt == COFF)
+        sbf(&META, "toolchain=%s\nimage=%s\n", clang_lld ? "clang-lld" : "gcc",
+            !strcmp(mode, "dll-sites") ? "prog.dll" : "prog.exe");
     sbf(&META, "helper=%s%s\n", P, helper);
 }
 
@@ -1811,6 +1865,7 @@ static void emit_manifest(void)
               "# helper-relocs N: relocations against the helper symbol in sites.o (all formats)\n"
               "# reloc TYPE N: Mach-O only, per relocation type\n",
         T->name, mode, (unsigned long long)seed);
+    if (m_imp) sbf(&MAN, "# imp-relocs N: relocations against __imp_<helper> (the IAT slot)\n");
     for (int k = 0; k < ncookies; k++) {
         const struct cookie *C = &cookies[k];
         sbf(&MAN, "cookie %d flags %d runtime %s sig ", k, C->sgc, C->rt ? "refrt" : "0");
@@ -1843,8 +1898,13 @@ static void emit_manifest(void)
     }
     {
         int n = 0;
-        for (int i = 0; i < nsites; i++) n += (sites[i].hf == HF_BLRGOT || sites[i].hf == HF_BRGOT) ? 2 : 1;
+        int imp = 0;
+        for (int i = 0; i < nsites; i++) {
+            if (sites[i].hf == HF_IMP || sites[i].hf == HF_JMPIMP) imp++;
+            else n += (sites[i].hf == HF_BLRGOT || sites[i].hf == HF_BRGOT) ? 2 : 1;
+        }
         sbf(&MAN, "helper-relocs %d\n", n);
+        if (m_imp) sbf(&MAN, "imp-relocs %d\n", imp);
     }
     sbf(&META, "tail_sites=%d\n", tails);
 }
@@ -1873,7 +1933,8 @@ static void usage(FILE *f)
         for (int m = 0; targets[i].modes[m]; m++) fprintf(f, " %s", targets[i].modes[m]);
         fputc('\n', f);
     }
-    fputs("  mixed (the default) picks the mode from the seed: modes[seed % count].\n", f);
+    fputs("  mixed (the default) picks the mode from the seed: modes[seed % count]\n"
+          "  (x86_64-windows: among exe and exe-lowbase only).\n", f);
 }
 
 static const struct target *find_target(const char *name)
@@ -1931,6 +1992,9 @@ int main(int argc, char **argv)
     int nm = 0;
     while (T->modes[nm]) nm++;
     if (!strcmp(mname, "mixed")) {
+        /* x86_64-windows: exe and exe-lowbase only, as before the DLL modes
+         * (scripts that take mixed seeds expect prog.exe to be the image) */
+        if (T->fmt == COFF) nm = 2;
         mode = T->modes[seed % (uint64_t)nm];
     } else {
         mode = NULL;
@@ -1946,6 +2010,7 @@ int main(int argc, char **argv)
     m_slot = T->fmt == COFF;
     m_lit = T->arch == A64 && (!strcmp(mode, "nopie") || T->fmt == MACHO);
     m_adr = T->arch == A64 && T->fmt == ELF;
+    m_imp = !strcmp(mode, "dll-rt");
     if (T->arch == A64) m_abs32 = m_abs64 = 0;
     /* A third of the arm64 ELF seeds in the dynamic modes are BTI seeds
      * (-mbranch-protection=standard, image marked BTI). The choice is a hash
@@ -1956,6 +2021,15 @@ int main(int argc, char **argv)
         uint64_t h = (seed ^ 0x425449ull) * 0x9E3779B97F4A7C15ull;
         h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
         bti = (h ^ (h >> 32)) % 3 == 0;
+    }
+    /* A third of the PE seeds of every mode are built with clang + lld: a hash
+     * of the seed outside the generation stream (as for BTI, with its own
+     * constant), so the program is the same with either toolchain, and
+     * independent of seed % 3 (the other-toolchain relinks of hook_pe.sh). */
+    if (T->fmt == COFF) {
+        uint64_t h = (seed ^ 0x4C4C44ull) * 0x9E3779B97F4A7C15ull;
+        h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
+        clang_lld = (h ^ (h >> 32)) % 3 == 0;
     }
 
     /* The stream depends on (target, mode, seed) only. */
@@ -1994,6 +2068,37 @@ int main(int argc, char **argv)
         sbf(&R, "/* launcher of libprog.so (mode shared-sites) */\n"
                 "int calli_prog_main(void);\nint main(void) { return calli_prog_main(); }\n");
         write_file(outdir, "runmain.c", &R, 0);
+        free(R.p);
+    }
+    if (!strcmp(mode, "dll-sites")) {
+        struct sb R = {0};
+        sbf(&R, "/* launcher of prog.dll (mode dll-sites): loads the DLL named like this\n"
+                " * executable (prog.exe -> prog.dll, prog.post.exe -> prog.post.dll), by its\n"
+                " * full path, and calls its calli_prog_main (prog.c's main). */\n"
+                "#include <stdio.h>\n#include <wchar.h>\n"
+                "__declspec(dllimport) unsigned long __stdcall GetModuleFileNameW(void *, wchar_t *, unsigned long);\n"
+                "__declspec(dllimport) void *__stdcall LoadLibraryW(const wchar_t *);\n"
+                "__declspec(dllimport) void *__stdcall GetProcAddress(void *, const char *);\n"
+                "__declspec(dllimport) unsigned long __stdcall GetLastError(void);\n"
+                "typedef int (*prog_main_fn)(void);\n"
+                "int main(void)\n{\n"
+                "\twchar_t path[4096];\n"
+                "\tunsigned long n = GetModuleFileNameW(NULL, path, 4000);\n"
+                "\tif (n < 4 || n >= 4000 || path[n - 4] != L'.') {\n"
+                "\t\tfputs(\"runmain: cannot name the DLL\\n\", stderr);\n\t\treturn 2;\n\t}\n"
+                "\twcscpy(path + n - 3, L\"dll\");\n"
+                "\tvoid *h = LoadLibraryW(path);\n"
+                "\tif (!h) {\n\t\tfprintf(stderr, \"runmain: LoadLibrary %%ls failed (error %%lu)\\n\", path, GetLastError());\n"
+                "\t\treturn 2;\n\t}\n"
+                "\tunion { void *p; prog_main_fn f; } m;\n"
+                "\tm.p = GetProcAddress(h, \"calli_prog_main\");\n"
+                "\tif (!m.p) {\n\t\tfputs(\"runmain: no calli_prog_main in the DLL\\n\", stderr);\n\t\treturn 2;\n\t}\n"
+                "\tfflush(stdout);\n"
+                "\treturn m.f();\n}\n");
+        write_file(outdir, "runmain.c", &R, 0);
+        R.n = 0;
+        sbf(&R, "; prog.dll's exports (mode dll-sites)\nEXPORTS\n    calli_prog_main\n");
+        write_file(outdir, "prog.def", &R, 0);
         free(R.p);
     }
     write_file(outdir, "meta.txt", &META, 0);

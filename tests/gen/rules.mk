@@ -3,7 +3,8 @@
 #
 #   $(B)/gen/callirw-gen        the generator (host tool)
 #   make check-gen-x86_64-linux     $(SEEDS) seeds, modes nopie/pie/shared-rt (mixed by seed)
-#   make check-gen-x86_64-windows   $(SEEDS) seeds, modes exe/exe-lowbase, run under wine
+#   make check-gen-x86_64-windows   $(SEEDS) seeds per mode, modes exe/exe-lowbase/dll-sites/dll-rt, under wine
+#                                   (make check runs them through check-rewrite-x86_64-windows instead)
 #   make check-gen-aarch64-linux    $(SEEDS) seeds, modes nopie/pie/shared-rt/shared-sites, under qemu-aarch64
 #   make check-gen-macho-objects    GEN_MACHO_SEEDS seeds per Mach-O target, objects + relocations
 #
@@ -39,7 +40,8 @@ $(GEN_BTI_CRT)/Scrt1.o: tests/gen/bti_crt.py
 check-gen-x86_64-linux: $(GEN_BIN) $(B)/x86_64-linux/libcalli_runtime.a
 	@$(GEN_RUN) --target x86_64-linux --mode mixed --count $(SEEDS)
 check-gen-x86_64-windows: $(GEN_BIN) $(B)/x86_64-windows/libcalli_runtime.a
-	@$(GEN_RUN) --target x86_64-windows --mode mixed --count $(SEEDS)
+	@set -e; for m in exe exe-lowbase dll-sites dll-rt; do \
+	  $(GEN_RUN) --no-build-gen --target x86_64-windows --mode $$m --count $(SEEDS); done
 check-gen-aarch64-linux: $(GEN_BIN) $(B)/aarch64-linux/libcalli_runtime.a $(GEN_RT_BTI)
 	@$(GEN_RUN) --target aarch64-linux --mode mixed --count $(SEEDS)
 check-gen-macho-objects: $(GEN_BIN)

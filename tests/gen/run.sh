@@ -26,7 +26,8 @@
 # status 1 on any failure.
 # Environment: CALLI_RT_LIB replaces the target's runtime archive (e.g. to
 # test an alternative or a deliberately broken runtime); CALLI_RT_LIB_BTI the
-# one of arm64 BTI seeds.
+# one of arm64 BTI seeds. x86_64-windows: one calli_runtime.dll per toolchain
+# for mode dll-rt (tests/gen/win_rt_dll.sh), exported as CALLI_RT_DLL_ROOT.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,7 +47,7 @@ TIMEOUT=60
 BUILD_GEN=1
 ONE=
 
-usage() { sed -n '2,29p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -105,7 +106,7 @@ run_one() {
       if ! (cd "$d" && GEN_DIR="$d" GEN_TARGET="$TARGET" GEN_MODE="$mode" GEN_SEED="$s" \
               GEN_IN="$pin" GEN_OUT="$pout" sh -c "$POST"' "$@"' post-build "$pin" "$pout") \
               >"$d/post.log" 2>&1; then
-        reason="post-build command failed (see $d/post.log)"
+        reason="post-build command failed: $(tail -n 1 "$d/post.log" | cut -c1-300) (see $d/post.log)"
       elif [ -e "$pout" ]; then
         run_and_compare "$d" "$(basename "$pout")" post || reason="post-build binary: $RUN_REASON"
       fi
@@ -165,6 +166,11 @@ check_relocs() {
   want=$(sed -n 's/^helper-relocs //p' "$d/sites.txt")
   got=$(grep -cw -- "$helper" "$d/relocs.txt" || true)
   [ "$want" = "$got" ] || { echo "helper relocations: want $want, got $got" >>"$d/relocs.txt"; return 1; }
+  want=$(sed -n 's/^imp-relocs //p' "$d/sites.txt")   # PE dll-rt: the IAT slot __imp_<helper>
+  if [ -n "$want" ]; then
+    got=$(grep -cw -- "__imp_$helper" "$d/relocs.txt" || true)
+    [ "$want" = "$got" ] || { echo "__imp_ relocations: want $want, got $got" >>"$d/relocs.txt"; return 1; }
+  fi
   while read -r _ type n; do   # Mach-O: per relocation type
     c=$(awk -v t="$type" -v h="$helper" '$5 == t && $NF == h' "$d/relocs.txt" | wc -l)
     [ "$c" = "$n" ] || { echo "$type: want $n, got $c" >>"$d/relocs.txt"; return 1; }
@@ -222,6 +228,24 @@ case "$TARGET" in
     # the wineserver.
     exec 9>"$WINEPREFIX_DIR.lock"
     flock -x 9
+    # Mode dll-rt: one calli_runtime.dll per toolchain (tests/gen/win_rt_dll.sh),
+    # rebuilt when the archive or its recipe changes (under the exclusive lock).
+    dllroot="$ROOT/build/gen/x86_64-windows"
+    [ -z "${CALLI_RT_LIB:-}" ] || dllroot="$WORK/rt-dll"
+    lgcc=$(dirname "$(x86_64-w64-mingw32-gcc -print-libgcc-file-name)")
+    for tc in gcc clang-lld; do
+      dll="$dllroot/$tc/calli_runtime.dll"
+      if [ ! -f "$dll" ] || [ "$lib" -nt "$dll" ] || [ "$ROOT/tests/gen/win_rt_dll.sh" -nt "$dll" ] ||
+         [ "$ROOT/tests/gen/win_rt_host.c" -nt "$dll" ] || [ "$ROOT/tests/gen/win_rt_dll.def" -nt "$dll" ]; then
+        case $tc in
+          gcc) cc=x86_64-w64-mingw32-gcc; ld=$cc ;;
+          clang-lld) cc="clang --target=x86_64-w64-mingw32"; ld="$cc -fuse-ld=lld -L$lgcc" ;;
+        esac
+        CC=$cc LD=$ld "$ROOT/tests/gen/win_rt_dll.sh" "$lib" "$dllroot/$tc" ||
+          { echo "run.sh: building $dll failed" >&2; exit 2; }
+      fi
+    done
+    export CALLI_RT_DLL_ROOT="$dllroot"
     if [ ! -f "$WINEPREFIX_DIR/system.reg" ]; then
       echo "gen-$TARGET: creating the wine prefix $WINEPREFIX_DIR (once, ~15 s)"
       WINEDEBUG=-all WINEPREFIX="$WINEPREFIX_DIR" "$WINE" cmd.exe /c exit >/dev/null 2>&1 9>&- || true
