@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cmd_common.h"
+#include "format.h"
 #include "pe_r2r.h"
 
 int rw_exit_for_input(enum rw_err e)
@@ -43,4 +44,27 @@ int rw_opt_r2r_helper_id(const char *cmd, const char *arg)
     }
     rw_r2r_set_helper_id((uint32_t)v);
     return 0;
+}
+
+int rw_opt_helper_rva(const char *cmd, const char *arg, uint64_t *rva)
+{
+    char *end = NULL;
+    unsigned long long v = 0;
+    errno = 0;
+    if (arg && arg[0] >= '0' && arg[0] <= '9')
+        v = strtoull(arg, &end, 0);
+    if (!end || *end || errno || v > 0xFFFFFFFFull) {
+        fprintf(stderr, "callirw: %s: --helper-rva needs a number below 2^32, not '%s'\n", cmd,
+                arg ? arg : "");
+        return -1;
+    }
+    *rva = v;
+    return 0;
+}
+
+enum rw_err rw_apply_helper_rva(struct rw_image *img, uint64_t rva, struct rw_diag *d)
+{
+    if (!img->ops || !img->ops->add_helper_rva)
+        return rw_fail(d, RW_E_UNSUPPORTED, "--helper-rva applies to PE images only");
+    return img->ops->add_helper_rva(img, rva, d);
 }

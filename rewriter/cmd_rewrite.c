@@ -16,9 +16,9 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: callirw rewrite IN -o OUT [--helper NAME] [--r2r-helper-id N]\n"
-            "       callirw rewrite IN -i [--helper NAME] [--r2r-helper-id N]\n"
-            "       callirw rewrite IN --dry-run [--helper NAME] [--r2r-helper-id N]\n"
+            "usage: callirw rewrite IN -o OUT [--helper NAME] [--helper-rva RVA] [--r2r-helper-id N]\n"
+            "       callirw rewrite IN -i [--helper NAME] [--helper-rva RVA] [--r2r-helper-id N]\n"
+            "       callirw rewrite IN --dry-run [--helper NAME] [--helper-rva RVA] [--r2r-helper-id N]\n"
             "\n"
             "Append a stub per signature, redirect every rewritable call of the\n"
             "generic helper to its stub, and record a rewrite map. The output is\n"
@@ -71,10 +71,12 @@ int cmd_rewrite(int argc, char **argv)
         {"dry-run", no_argument, NULL, 'n'},
         {"helper", required_argument, NULL, 'H'},
         {"r2r-helper-id", required_argument, NULL, 'R'},
+        {"helper-rva", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     const char *out = NULL, *helper = NULL;
+    uint64_t helper_rva = UINT64_MAX;
     int inplace = 0, dry = 0, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:inh", opts, NULL)) != -1) {
@@ -85,6 +87,10 @@ int cmd_rewrite(int argc, char **argv)
         case 'H': helper = optarg; break;
         case 'R':
             if (rw_opt_r2r_helper_id("rewrite", optarg))
+                return CALLIRW_EXIT_BAD_INPUT;
+            break;
+        case 'A':
+            if (rw_opt_helper_rva("rewrite", optarg, &helper_rva))
                 return CALLIRW_EXIT_BAD_INPUT;
             break;
         case 'h': usage(stdout); return CALLIRW_EXIT_OK;
@@ -110,6 +116,8 @@ int cmd_rewrite(int argc, char **argv)
     struct rw_buf buf = {0};
     int rc;
     enum rw_err e = rw_image_open(&img, in, helper, &d);
+    if (!e && helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, helper_rva, &d)))
+        rw_image_close(&img);
     if (e) {
         fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
         return rw_exit_for_input(e);

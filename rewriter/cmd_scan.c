@@ -18,7 +18,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: callirw scan [--json] [--helper NAME] [--r2r-helper-id N] IMAGE\n"
+            "usage: callirw scan [--json] [--helper NAME] [--helper-rva RVA] [--r2r-helper-id N] IMAGE\n"
             "\n"
             "List the calls of the generic helper in IMAGE (an ELF object, executable\n"
             "or shared library; x86-64): for each, its address, function, call form,\n"
@@ -27,6 +27,8 @@ static void usage(FILE *out)
             "\n"
             "  --json         one JSON object instead of the table (docs/scan.md)\n"
             "  --helper NAME  the helper's C name (default GenericPInvokeCalliHelper)\n"
+            "  --helper-rva RVA  PE: the helper's entry is at ImageBase + RVA (a stripped\n"
+            "                   image with the helper linked in)\n"
             "  --r2r-helper-id N  ReadyToRun: the READYTORUN_HELPER id of the calli\n"
             "                 helper's import cells (default 0x47; docs/r2r.md)\n"
             "  --help         this text\n"
@@ -230,6 +232,7 @@ int cmd_scan(int argc, char **argv)
 {
     int json = 0;
     const char *helper = NULL, *path = NULL;
+    uint64_t helper_rva = UINT64_MAX;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -247,6 +250,10 @@ int cmd_scan(int argc, char **argv)
         } else if (!strcmp(argv[i], "--r2r-helper-id") || !strncmp(argv[i], "--r2r-helper-id=", 16)) {
             const char *v = argv[i][15] == '=' ? argv[i] + 16 : i + 1 < argc ? argv[++i] : NULL;
             if (rw_opt_r2r_helper_id("scan", v))
+                return CALLIRW_EXIT_BAD_INPUT;
+        } else if (!strcmp(argv[i], "--helper-rva") || !strncmp(argv[i], "--helper-rva=", 13)) {
+            const char *v = argv[i][12] == '=' ? argv[i] + 13 : i + 1 < argc ? argv[++i] : NULL;
+            if (rw_opt_helper_rva("scan", v, &helper_rva))
                 return CALLIRW_EXIT_BAD_INPUT;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "callirw: scan: unknown option '%s' (try 'callirw scan --help')\n",
@@ -267,6 +274,8 @@ int cmd_scan(int argc, char **argv)
     struct rw_image img;
     struct rw_diag d = {0};
     enum rw_err e = rw_image_open(&img, path, helper, &d);
+    if (!e && helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, helper_rva, &d)))
+        rw_image_close(&img);
     if (e) {
         fprintf(stderr, "callirw: scan: %s: %s\n", path, d.msg[0] ? d.msg : rw_strerror(e));
         return rw_exit_for_input(e);
