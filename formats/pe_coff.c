@@ -308,6 +308,10 @@ static unsigned reloc_kind(const struct rw_image *img, const uint8_t *field, uin
             *kind = RW_R_X86_ABS32;
             *addend = pe_u32(field);
             break;
+        case PE_REL_AMD64_GNU_ADDR32S:
+            *kind = RW_R_X86_ABS32S;
+            *addend = (int32_t)pe_u32(field);
+            break;
         case 0x000A: *addend = pe_u16(field); break;
         case 0x000C: *addend = field[0] & 0x7F; break;
         default:

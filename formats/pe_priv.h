@@ -110,6 +110,10 @@ enum {
 #define PE_REL_AMD64_REL32_5 0x0009
 #define PE_REL_AMD64_SECTION 0x000A
 #define PE_REL_AMD64_SECREL 0x000B
+/* Not in the PE/COFF specification: GNU as writes a sign-extended 32-bit
+ * absolute (ELF's R_X86_64_32S, e.g. `mov r11, sym`) as type 0x11 in
+ * x86-64 COFF objects; GNU ld links it, lld refuses it. */
+#define PE_REL_AMD64_GNU_ADDR32S 0x0011
 /* COFF relocation types, arm64. */
 #define PE_REL_ARM64_ABSOLUTE 0x0000
 #define PE_REL_ARM64_ADDR32 0x0001

@@ -89,12 +89,19 @@ note image rewritten
 llvm-readobj --unwind "$out_img" > "$d/unwind.log" 2>&1 || fail "llvm-readobj --unwind cannot read the output"
 base=$(llvm-readobj --file-headers "$out_img" | sed -n 's/^ *ImageBase: //p')
 framed=0
-for a in $(jq -r '.stubs[] | select(.frame) | .address' "$d/inspect.json"); do
+# every top-level RUNTIME_FUNCTION as "start end" (decimal VAs)
+awk '/^  RuntimeFunction \{/ { top = 1 } /^    StartAddress:/ && top { s = $NF }
+     /^    EndAddress:/ && top { e = $NF; gsub(/[()]/, "", s); gsub(/[()]/, "", e); print s, e; top = 0 }' \
+  "$d/unwind.log" | while read -r s e; do echo $((s)) $((e)); done > "$d/unwind.ranges"
+for st in $(jq -r '.stubs[] | select(.frame) | "\(.address):\(.size)"' "$d/inspect.json"); do
   framed=$((framed + 1))
-  # the map's addresses are VAs (as in ELF); accept RVAs too
-  va=$(printf '0x%X' "$a"); va2=$(printf '0x%X' $((a + base)))
-  grep -q "StartAddress: .*($va)\$" "$d/unwind.log" || grep -q "StartAddress: .*($va2)\$" "$d/unwind.log" ||
-    fail "no unwind entry (RUNTIME_FUNCTION) for the framed stub at $va (see $d/unwind.log)"
+  a=${st%%:*} n=${st##*:}
+  # A framed stub's entry covers its framed part: it starts at the stub's
+  # first prologue instruction (the frameless head before it needs none,
+  # docs/abi.md section 7) and ends with the stub.
+  awk -v a="$a" -v n="$n" '$1 >= a && $1 < a + n && $2 == a + n { found = 1 } END { exit !found }' \
+    "$d/unwind.ranges" ||
+    fail "no unwind entry (RUNTIME_FUNCTION) covering the framed stub at $(printf '%#x' "$a") (see $d/unwind.log)"
 done
 [ "$(jq '.stubs | length' "$d/inspect.json")" -gt 0 ] || fail "inspect --json lists no stub"
 # the exception directory stays sorted by start and disjoint (RtlLookupFunctionEntry
