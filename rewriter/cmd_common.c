@@ -30,34 +30,38 @@ void rw_describe_loc(const struct rw_image *img, uint32_t sec, uint64_t off, cha
         buf[0] = 0;
 }
 
-int rw_opt_r2r_helper_id(const char *cmd, const char *arg)
+/* An option's number (decimal, 0x hex, 0 octal) no greater than max; -1
+ * with one line on stderr ("callirw: CMD: OPT needs WHAT, not 'ARG'"). */
+static int opt_number(const char *cmd, const char *opt, const char *what, const char *arg,
+                      unsigned long long max, unsigned long long *out)
 {
     char *end = NULL;
     unsigned long long v = 0;
     errno = 0;
     if (arg && arg[0] >= '0' && arg[0] <= '9')
         v = strtoull(arg, &end, 0);
-    if (!end || *end || errno || v > 0x1FFFFFFFull) {
-        fprintf(stderr, "callirw: %s: --r2r-helper-id needs a number in 0..0x1fffffff, not '%s'\n", cmd,
-                arg ? arg : "");
+    if (!end || *end || errno || v > max) {
+        fprintf(stderr, "callirw: %s: %s needs %s, not '%s'\n", cmd, opt, what, arg ? arg : "");
         return -1;
     }
+    *out = v;
+    return 0;
+}
+
+int rw_opt_r2r_helper_id(const char *cmd, const char *arg)
+{
+    unsigned long long v;
+    if (opt_number(cmd, "--r2r-helper-id", "a number in 0..0x1fffffff", arg, 0x1FFFFFFFull, &v))
+        return -1;
     rw_r2r_set_helper_id((uint32_t)v);
     return 0;
 }
 
 int rw_opt_helper_rva(const char *cmd, const char *arg, uint64_t *rva)
 {
-    char *end = NULL;
-    unsigned long long v = 0;
-    errno = 0;
-    if (arg && arg[0] >= '0' && arg[0] <= '9')
-        v = strtoull(arg, &end, 0);
-    if (!end || *end || errno || v > 0xFFFFFFFFull) {
-        fprintf(stderr, "callirw: %s: --helper-rva needs a number below 2^32, not '%s'\n", cmd,
-                arg ? arg : "");
+    unsigned long long v;
+    if (opt_number(cmd, "--helper-rva", "a number below 2^32", arg, 0xFFFFFFFFull, &v))
         return -1;
-    }
     *rva = v;
     return 0;
 }
