@@ -66,8 +66,12 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 .PHONY: check-run
-check-run: $(CHECK_TARGETS)
-	@echo "check: all test groups passed ($(words $(CHECK_TARGETS)) groups: $(CHECK_TARGETS))"
+check-run:
+	@set -e; t0=$$(date +%s); for t in $(CHECK_TARGETS); do \
+	  s=$$(date +%s); $(MAKE) --no-print-directory $$t; \
+	  echo "check: $$t passed in $$(( $$(date +%s) - s )) s"; \
+	done; \
+	echo "check: all test groups passed in $$(( $$(date +%s) - t0 )) s ($(words $(CHECK_TARGETS)) groups: $(CHECK_TARGETS))"
 
 demo:
 	@$(MAKE) --no-print-directory deps

@@ -64,11 +64,14 @@ CHECK_TARGETS := $(filter-out check-gen-aarch64-linux,$(CHECK_TARGETS)) check-a6
 # clang + lld instead of mingw gcc + GNU ld (docs/generator.md). The hook is
 # tests/rewrite/hook_pe.sh; the log build/tests/rewrite/log.txt.pe ends each
 # line with the seed's toolchain. Subsumes check-gen-x86_64-windows.
-# Wine is the cost: PE_SEEDS seeds per mode in make check (docs/generator.md,
-# "Timings"): 40 by default, $(SEEDS) when SEEDS is given (other than its
-# default 200); $(PE_SEEDS_LONG) in check-rewrite-x86_64-windows-long.
+# Wine runs and links are the cost: every seed is built, run, rewritten and
+# run again, but only every HOOK_PE_DEEP-th seed (4) gets the deep checks
+# (readobj --all, LIEF, determinism, strip + run, the object rewritten and
+# relinked; hook_pe.sh). PE_SEEDS ($(SEEDS)) seeds per mode in make check;
+# check-rewrite-x86_64-windows-long gives every one of PE_SEEDS_LONG (200)
+# seeds the deep checks.
 REWRITE_MODES_PE := exe exe-lowbase dll-sites dll-rt
-PE_SEEDS ?= $(if $(filter-out 200,$(SEEDS)),$(SEEDS),40)
+PE_SEEDS ?= $(SEEDS)
 PE_SEEDS_LONG ?= 200
 
 define REWRITE_PE_RUN
@@ -86,6 +89,7 @@ endef
 .PHONY: check-rewrite-x86_64-windows check-rewrite-x86_64-windows-long
 check-rewrite-x86_64-windows: $(GEN_BIN) $(B)/x86_64-windows/libcalli_runtime.a $(B)/asan/callirw $(B)/tools/lief_check
 	$(call REWRITE_PE_RUN,$(PE_SEEDS))
+check-rewrite-x86_64-windows-long: export HOOK_PE_DEEP := 1
 check-rewrite-x86_64-windows-long: $(GEN_BIN) $(B)/x86_64-windows/libcalli_runtime.a $(B)/asan/callirw $(B)/tools/lief_check
 	$(call REWRITE_PE_RUN,$(PE_SEEDS_LONG))
 
