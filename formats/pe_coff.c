@@ -265,7 +265,11 @@ enum rw_err pe_read_symtab(struct rw_image *img, struct pe_state *st, struct rw_
             if (imp && (e = pe_push_helper_slot(img, value, d)))
                 return e;
         }
-        if (code && (flags & RW_SYM_FUNC) && s.value < img->sec[sec].size &&
+        /* a function symbol, or an external one of no type in code (GNU as
+         * gives assembly labels no type unless told with .def/.type) */
+        int func = (flags & RW_SYM_FUNC) ||
+                   (s.sclass == PE_SYM_CLASS_EXTERNAL && s.type == 0 && s.naux == 0);
+        if (code && func && s.value < img->sec[sec].size &&
             (e = pe_push_func(img, sec, s.value, img->sec[sec].size, s.name, d)))
             return e;
         for (uint32_t k = 1; k <= s.naux; k++)
