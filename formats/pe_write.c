@@ -1,11 +1,16 @@
 /* pe_write.c - rewriting linked PE32+ x86-64 images, EXE and DLL
  * (docs/pe.md, "Writing images").
  *
- * Nothing that exists moves: every existing file offset and RVA stays. What
- * changes:
+ * No existing RVA moves; file offsets stay too unless the headers lack room.
+ * What changes:
  *  - four section headers are added in the slack after the section table
  *    (SizeOfHeaders may grow up to the first section's raw data and RVA);
- *    no slack, or header data living there: RW_E_NOROOM, nothing written;
+ *    when that slack is too small but the address room before the first
+ *    section is enough, everything from the old SizeOfHeaders on moves by
+ *    the smallest multiple of FileAlignment that makes the room, and every
+ *    field holding a file offset is moved with it (pe_write_room,
+ *    move_offsets); no room either way, or header data living there:
+ *    RW_E_NOROOM, nothing written;
  *  - four sections after the last one, their raw data appended at the end
  *    of the file (after an overlay such as GNU ld's COFF symbol table):
  *      .callirw  code (RX): the stubs at their plan offsets;
@@ -41,6 +46,7 @@
 #define SHDR_SIZE 40u
 #define RF_SIZE 12u     /* x86-64 RUNTIME_FUNCTION */
 #define UWI_MAX 516u    /* the largest UNWIND_INFO stub_win64_unwind_info makes */
+#define DBG_SIZE 28u    /* IMAGE_DEBUG_DIRECTORY; PointerToRawData at +24 */
 
 static const char *const new_names[NNEW] = {".callirw", ".pdata", ".crwdata", ".crwmap"};
 static const uint32_t new_flags[NNEW] = {
@@ -81,6 +87,59 @@ static uint64_t up32(uint64_t v, uint32_t a)
     return r > UINT32_MAX ? UINT64_MAX : r;
 }
 
+/* The room for the new section headers (pure; tests/unit/test_pe_write.c).
+ * sh_end: the end of the section table; need: the bytes the new headers
+ * take; soh: SizeOfHeaders; raw_first / va_first: the first section's raw
+ * data (the file size when none has any) and RVA; fa: FileAlignment (a
+ * power of two); zrun: zero bytes at sh_end (counting at most need); dir_at:
+ * where the first data directory at or after sh_end starts (sh_end when one
+ * spans it, UINT64_MAX when none does).
+ *  - In place (delta 0, preferred: an image that has the room is written as
+ *    before): need zero bytes before dir_at, raw_first and va_first, and
+ *    SizeOfHeaders grown to cover them (FileAlignment-aligned) still at most
+ *    min(raw_first, va_first).
+ *  - Else by shifting (delta > 0): every file offset from soh on moves by
+ *    delta, the smallest multiple of fa that puts soh at or past the new
+ *    SizeOfHeaders up(sh_end + need, fa); the old header bytes after the
+ *    table must be zero, no directory may start before sh_end + need, and
+ *    the new SizeOfHeaders must stay at most va_first (the headers are
+ *    mapped at RVA 0).
+ * Returns PE_ROOM_OK with *new_soh and *delta set, PE_ROOM_BYTES (header
+ * bytes or a directory in the way) or PE_ROOM_ADDR (not enough address room
+ * before the first section). Exported for tests. */
+enum { PE_ROOM_OK, PE_ROOM_BYTES, PE_ROOM_ADDR };
+int pe_write_room(uint64_t sh_end, uint64_t need, uint64_t soh, uint64_t raw_first,
+                  uint64_t va_first, uint32_t fa, uint64_t zrun, uint64_t dir_at,
+                  uint32_t *new_soh, uint32_t *delta)
+{
+    uint64_t want = sh_end + need; /* inputs are 32-bit: no overflow */
+    uint64_t limit = raw_first < va_first ? raw_first : va_first;
+    uint64_t stop = dir_at < limit ? dir_at : limit;
+    if (sh_end > soh || soh > limit || !pow2(fa))
+        return PE_ROOM_BYTES; /* geometry refuses these first */
+    /* in place */
+    if (zrun >= need && stop >= want) {
+        uint64_t s = soh >= want ? soh : up32(want, fa);
+        if (s <= limit) {
+            *new_soh = (uint32_t)s;
+            *delta = 0;
+            return PE_ROOM_OK;
+        }
+    }
+    /* by shifting the file from soh on */
+    uint64_t s = up32(want, fa);
+    if (s == UINT64_MAX || s > va_first)
+        return PE_ROOM_ADDR;
+    if (soh >= want || zrun < soh - sh_end || dir_at < want)
+        return PE_ROOM_BYTES; /* a shift would not make these bytes free */
+    uint64_t dl = up32(s - soh, fa);
+    if (dl == UINT64_MAX)
+        return PE_ROOM_ADDR;
+    *new_soh = (uint32_t)s;
+    *delta = (uint32_t)dl;
+    return PE_ROOM_OK;
+}
+
 /* The header geometry, from the headers alone (code_va uses it before the
  * plan exists, write after). */
 struct pe_geom {
@@ -89,7 +148,11 @@ struct pe_geom {
     uint32_t sh_end;    /* end of the section table */
     uint32_t new_soh;   /* SizeOfHeaders after the rewrite */
     uint32_t text_rva;  /* where .callirw goes */
+    uint32_t split;     /* the old SizeOfHeaders: file offsets from here on move */
+    uint32_t delta;     /* by this much (0: nothing moves) */
 };
+
+static uint64_t rva_to_off(const struct rw_image *img, uint64_t rva, uint64_t len);
 
 static enum rw_err geometry(const struct rw_image *img, struct pe_geom *g, struct rw_diag *d)
 {
@@ -119,19 +182,20 @@ static enum rw_err geometry(const struct rw_image *img, struct pe_geom *g, struc
         return rw_fail(d, RW_E_INTERNAL, "section table moved");
 
     /* The headers may grow up to the first section's raw data and RVA. */
-    uint64_t limit = img->size, img_end = 0;
+    uint64_t raw_first = img->size, va_first = UINT64_MAX, img_end = 0;
     for (uint32_t i = 0; i < st->nsec; i++) {
         const uint8_t *h = st->shdr + SHDR_SIZE * (size_t)i;
         uint32_t vsize = pe_u32(h + 8), va = pe_u32(h + 12), rawsz = pe_u32(h + 16),
                  rawptr = pe_u32(h + 20);
-        if (rawsz && rawptr && rawptr < limit)
-            limit = rawptr;
-        if (va < limit)
-            limit = va;
+        if (rawsz && rawptr && rawptr < raw_first)
+            raw_first = rawptr;
+        if (va < va_first)
+            va_first = va;
         uint64_t end = (uint64_t)va + (vsize ? vsize : rawsz);
         if (end > img_end)
             img_end = end;
     }
+    uint64_t limit = raw_first < va_first ? raw_first : va_first;
     if (st->size_of_headers > limit || st->size_of_headers < g->sh_end)
         return rw_fail(d, RW_E_CORRUPT,
                        "SizeOfHeaders 0x%x does not end between the section table (0x%x) and the "
@@ -139,41 +203,55 @@ static enum rw_err geometry(const struct rw_image *img, struct pe_geom *g, struc
                        (unsigned long long)limit);
     uint32_t need = NNEW * SHDR_SIZE;
     /* free: zero bytes after the table, before anything a directory names */
-    uint64_t stop = limit;
+    uint64_t dir_at = UINT64_MAX;
     const char *blocker = NULL;
     for (uint32_t i = 0; i < st->ndirs; i++) {
         uint64_t a = st->dir_rva[i], z = (uint64_t)a + st->dir_size[i]; /* dir 4: a file offset */
         if (!st->dir_size[i] && !a)
             continue;
         if (a <= g->sh_end && z > g->sh_end)
-            stop = g->sh_end, blocker = pe_dir_name(i);
-        else if (a >= g->sh_end && a < stop)
-            stop = a, blocker = pe_dir_name(i);
+            dir_at = g->sh_end, blocker = pe_dir_name(i);
+        else if (a >= g->sh_end && a < dir_at)
+            dir_at = a, blocker = pe_dir_name(i);
     }
-    uint64_t free_end = g->sh_end;
-    while (free_end < stop && free_end < (uint64_t)g->sh_end + need && !f[free_end])
-        free_end++;
-    if (free_end - g->sh_end < need) {
-        uint64_t fr = g->sh_end;
+    uint64_t zrun = 0;
+    while (zrun < need && g->sh_end + zrun < img->size && !f[g->sh_end + zrun])
+        zrun++;
+    int r = pe_write_room(g->sh_end, need, st->size_of_headers, raw_first, va_first, fa, zrun,
+                          dir_at, &g->new_soh, &g->delta);
+    if (r != PE_ROOM_OK) {
+        uint64_t stop = dir_at < limit ? dir_at : limit, fr = g->sh_end;
         while (fr < stop && !f[fr])
             fr++;
+        int named = fr == stop && blocker && dir_at < limit;
+        if (r == PE_ROOM_ADDR)
+            return rw_fail(d, RW_E_NOROOM,
+                           "no room for %u section headers after the section table (0x%x): "
+                           "%u bytes needed, %llu free, and the headers cannot grow past the "
+                           "first section's RVA 0x%llx (SizeOfHeaders would be 0x%llx)", NNEW,
+                           g->sh_end, need, (unsigned long long)(fr - g->sh_end),
+                           (unsigned long long)va_first,
+                           (unsigned long long)up32((uint64_t)g->sh_end + need, fa));
         return rw_fail(d, RW_E_NOROOM,
                        "no room for %u section headers after the section table (0x%x): "
                        "%u bytes needed, %llu free%s%s%s", NNEW, g->sh_end, need,
-                       (unsigned long long)(fr - g->sh_end),
-                       fr == stop && blocker ? " (the " : "", fr == stop && blocker ? blocker : "",
-                       fr == stop && blocker ? " directory follows the table)" : "");
+                       (unsigned long long)(fr - g->sh_end), named ? " (the " : "",
+                       named ? blocker : "", named ? " directory follows the table)" : "");
     }
-    uint64_t soh = st->size_of_headers;
-    if (soh < (uint64_t)g->sh_end + need) {
-        soh = up32((uint64_t)g->sh_end + need, fa);
-        if (soh > limit)
-            return rw_fail(d, RW_E_NOROOM,
-                           "no room for %u section headers: SizeOfHeaders would grow to 0x%llx, "
-                           "past the first section (0x%llx)", NNEW, (unsigned long long)soh,
-                           (unsigned long long)limit);
+    g->split = st->size_of_headers;
+    if (g->delta) {
+        if ((uint64_t)img->size + g->delta > UINT32_MAX)
+            return rw_fail(d, RW_E_NOROOM, "no room for %u section headers: moving the file "
+                           "by 0x%x bytes would pass 4 GiB", NNEW, g->delta);
+        /* the debug directory's entries hold file offsets: they must be found */
+        if (st->ndirs > PE_DIR_DEBUG && st->dir_size[PE_DIR_DEBUG] >= DBG_SIZE &&
+            rva_to_off(img, st->dir_rva[PE_DIR_DEBUG],
+                       st->dir_size[PE_DIR_DEBUG] / DBG_SIZE * DBG_SIZE) == UINT64_MAX)
+            return rw_fail(d, RW_E_CORRUPT,
+                           "debug directory [0x%x, +0x%x) is not inside the image's bytes: its "
+                           "entries' file offsets cannot be moved", st->dir_rva[PE_DIR_DEBUG],
+                           st->dir_size[PE_DIR_DEBUG]);
     }
-    g->new_soh = (uint32_t)soh;
     uint64_t t = up32(img_end, sa), si = up32(st->size_of_image, sa);
     if (si > t)
         t = si;
@@ -278,6 +356,58 @@ static uint64_t rva_to_off(const struct rw_image *img, uint64_t rva, uint64_t le
     if (rva <= st->hdr_map && len <= st->hdr_map - rva)
         return rva;
     return UINT64_MAX;
+}
+
+/* Where input bytes [off, off + len) are in the output: moved by delta from
+ * the split on; UINT64_MAX when the range straddles the split (no range the
+ * writer maps does: sections' raw data start at or after SizeOfHeaders, the
+ * mapped headers end before it). */
+static uint64_t out_off(const struct pe_geom *g, uint64_t off, uint64_t len)
+{
+    if (off >= g->split)
+        return off + g->delta;
+    return len <= g->split - off ? off : UINT64_MAX;
+}
+
+/* A file offset field of the output at p: moved when it points at or after
+ * the split and inside the input file (0, and offsets past the end, which
+ * name nothing, stay). */
+static void move_field(uint8_t *p, const struct pe_geom *g, size_t in_size)
+{
+    uint32_t v = pe_u32(p);
+    if (g->delta && v && v >= g->split && v <= in_size)
+        wr32(p, v + g->delta);
+}
+
+/* Every file offset the output holds, once its bytes moved (g->delta):
+ * the existing section headers' PointerToRawData, PointerToRelocations and
+ * PointerToLinenumbers, the COFF header's PointerToSymbolTable and the debug
+ * directory entries' PointerToRawData. (Directory 4's offset is cleared by
+ * the caller; SizeOfHeaders is set by it.) */
+static enum rw_err move_offsets(const struct rw_image *img, const struct pe_geom *g, uint8_t *o,
+                                size_t keep, struct rw_diag *d)
+{
+    const struct pe_state *st = pe_st(img);
+    if (!g->delta)
+        return RW_OK;
+    for (uint32_t i = 0; i < st->nsec; i++) {
+        uint8_t *h = o + g->sh_off + SHDR_SIZE * (size_t)i;
+        move_field(h + 20, g, img->size);
+        move_field(h + 24, g, img->size);
+        move_field(h + 28, g, img->size);
+    }
+    move_field(o + st->pe_off + 4 + 8, g, img->size);
+    if (st->ndirs > PE_DIR_DEBUG && st->dir_size[PE_DIR_DEBUG] >= DBG_SIZE) {
+        uint64_t n = st->dir_size[PE_DIR_DEBUG] / DBG_SIZE;
+        uint64_t in = rva_to_off(img, st->dir_rva[PE_DIR_DEBUG], n * DBG_SIZE);
+        uint64_t at = in == UINT64_MAX ? UINT64_MAX : out_off(g, in, n * DBG_SIZE);
+        if (in == UINT64_MAX || in + n * DBG_SIZE > keep || at == UINT64_MAX)
+            return rw_fail(d, RW_E_CORRUPT, "debug directory at RVA 0x%x: not inside the image's "
+                           "bytes", st->dir_rva[PE_DIR_DEBUG]);
+        for (uint64_t k = 0; k < n; k++)
+            move_field(o + at + DBG_SIZE * k + 24, g, img->size);
+    }
+    return RW_OK;
 }
 
 struct newsec {
@@ -421,7 +551,8 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
                    (st->dir_rva[PE_DIR_SECURITY] || st->dir_size[PE_DIR_SECURITY]);
     if (drop_sig) {
         uint64_t so = st->dir_rva[PE_DIR_SECURITY], ss = st->dir_size[PE_DIR_SECURITY];
-        uint64_t used = g.new_soh; /* every section's raw data, the COFF symbol table */
+        /* every section's raw data, the COFF symbol table (input offsets) */
+        uint64_t used = g.delta ? g.split : g.new_soh;
         for (uint32_t i = 0; i < st->nsec; i++) {
             const uint8_t *h = st->shdr + SHDR_SIZE * (size_t)i;
             uint64_t end = (uint64_t)pe_u32(h + 20) + pe_u32(h + 16);
@@ -439,7 +570,7 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
         }
     }
     const size_t lens[NNEW] = {text.len, pdata.len, data.len, map_len};
-    uint64_t rva = g.text_rva, off = up32(keep, fa);
+    uint64_t rva = g.text_rva, off = up32((uint64_t)keep + g.delta, fa);
     for (unsigned i = 0; i < NNEW; i++) {
         uint64_t vs = lens[i] ? lens[i] : 1; /* never empty: an empty .crwdata (no framed */
         uint64_t raw = up32(vs, fa);         /* stub) is one zero byte, like the others */
@@ -458,13 +589,16 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
     }
     uint32_t size_of_image = (uint32_t)rva;
 
-    /* the output: the input (up to keep), then the new raw data */
-    if (rw_buf_reserve(out, off)) {
-        e = rw_fail(d, RW_E_NOMEM, "out of memory");
+    /* the output: the input (up to keep; from the split on delta bytes
+     * further), then the new raw data */
+    if (keep < g.split || rw_buf_reserve(out, off)) {
+        e = rw_fail(d, keep < g.split ? RW_E_INTERNAL : RW_E_NOMEM,
+                    keep < g.split ? "PE layout mismatch" : "out of memory");
         goto done;
     }
-    memcpy(out->data, img->data, keep);
-    memset(out->data + keep, 0, off - keep);
+    memset(out->data, 0, off);
+    memcpy(out->data, img->data, g.split);
+    memcpy(out->data + g.split + g.delta, img->data + g.split, keep - g.split);
     out->len = off;
     uint8_t *o = out->data;
     const uint8_t *bytes[NNEW] = {text.data, pdata.data, data.data, map};
@@ -481,7 +615,11 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
                           ? rva_to_off(img, img->sec[s->section].addr - st->image_base + s->offset,
                                        s->length)
                           : UINT64_MAX;
-        if (so == UINT64_MAX || so + s->length > keep || memcmp(o + so, s->orig, s->length)) {
+        if (so != UINT64_MAX && so + s->length <= keep)
+            so = out_off(&g, so, s->length);
+        else
+            so = UINT64_MAX;
+        if (so == UINT64_MAX || memcmp(o + so, s->orig, s->length)) {
             e = rw_fail(d, RW_E_INTERNAL, "site 0x%llx: not where the scan saw it",
                         (unsigned long long)s->addr);
             goto done;
@@ -494,7 +632,11 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
     /* the ReadyToRun part's edits of existing bytes */
     for (size_t i = 0; i < edits.n; i++) {
         uint64_t eo = rva_to_off(img, edits.v[i].rva, edits.v[i].len);
-        if (eo == UINT64_MAX || eo + edits.v[i].len > keep) {
+        if (eo != UINT64_MAX && eo + edits.v[i].len <= keep)
+            eo = out_off(&g, eo, edits.v[i].len);
+        else
+            eo = UINT64_MAX;
+        if (eo == UINT64_MAX) {
             e = rw_fail(d, RW_E_INTERNAL, "edit at RVA 0x%x: not inside the image's bytes",
                         edits.v[i].rva);
             goto done;
@@ -505,6 +647,8 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
     /* headers */
     uint8_t *coff = o + st->pe_off + 4, *oh = o + g.opt_off;
     wr16(coff + 2, (uint16_t)(st->nsec + NNEW));
+    if ((e = move_offsets(img, &g, o, keep, d)))
+        goto done;
     for (uint32_t i = 0; i < st->nsec; i++) { /* the old .pdata gives up its name */
         uint8_t *h = o + g.sh_off + SHDR_SIZE * (size_t)i;
         if (!memcmp(h, ".pdata\0\0", 8))

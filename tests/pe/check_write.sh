@@ -107,13 +107,68 @@ if grep -q 'site_imp -1' "$W/fake/out.txt" && grep -q 'site_imp 42' "$W/fake-new
   ok "sites.dll (stand-in helper returns -1): rewritten DLL loaded by an EXE returns 42 (its stubs ran)"
 else bad "sites.dll under wine: $(tr '\n' ' ' <"$W/fake/out.txt") / $(tr '\n' ' ' <"$W/fake-new/out.txt")"; fi
 
-# 4. no slack after the section table: refused, nothing written
+# 4. no slack after the section table: the file's bytes move (docs/pe.md,
+#    "Headers"). lld with DWARF kept: 16 sections, the table ends at 0x400
+#    = SizeOfHeaders = the first section's raw data (0 free bytes), a
+#    CodeView debug directory entry with a file offset, a COFF symbol table
+mkdir -p "$W/shift"
+cp "$PET/calli_rt.dll" "$W/shift/"
+if clang --target=x86_64-w64-mingw32 -fuse-ld=lld -g -O0 \
+     -L"$(dirname "$(x86_64-w64-mingw32-gcc -print-libgcc-file-name)")" -o "$W/shift/lld_dwarf.exe" \
+     "$ROOT/tests/pe/run_sites.c" "$PET/sites.o" -L"$PET" -lcalli_rt >"$W/shift/build.log" 2>&1; then
+  in=$W/shift/lld_dwarf.exe out=$W/shift/rw.exe
+  free=$($PROPS free "$in")
+  ndbg=$(llvm-readobj --sections "$in" | grep -c 'Name: \.debug_')
+  ncv=$(llvm-readobj --coff-debug-directory "$in" | grep -c 'Type: CodeView')
+  if [ "$free" = 0 ] && [ "$ndbg" -ge 5 ] && [ "$ncv" = 1 ]; then
+    ok "lld_dwarf.exe (clang + lld, -g): 0 free header bytes, $ndbg .debug_* sections, a CodeView debug entry"
+  else bad "lld_dwarf.exe: $free free bytes, $ndbg debug sections, $ncv CodeView entries: not the input wanted"; fi
+  if "$CALLIRW" rewrite "$in" -o "$out" >"$W/shift/rw.log" 2>&1; then
+    ok "lld_dwarf.exe: rewritten ($(cat "$W/shift/rw.log" | sed 's/.*: //'))"
+  else bad "lld_dwarf.exe: rewrite failed: $(cat "$W/shift/rw.log")"; fi
+  check "lld_dwarf.exe: write_props.py (sections, overlay and debug data equal at offsets moved by 0x200, pointers moved)" \
+    sh -c "$PROPS compare '$in' '$out' | tee /dev/stderr | grep -q 'moved by 0x200, 1 debug entries'"
+  check "lld_dwarf.exe: LIEF parses it" "$LIEF" "$out" --exec .callirw --section .pdata --section .crwdata \
+    --section .crwmap --dllchars "$($PROPS dllchars "$in")"
+  n=$($PROPS readobj-stubs "$out")
+  if [ "$n" = 1 ]; then ok "lld_dwarf.exe: llvm-readobj --unwind lists the stub's entry"
+  else bad "lld_dwarf.exe: llvm-readobj --unwind lists $n stub entries, expected 1"; fi
+  check "lld_dwarf.exe: llvm-readobj --all and --coff-debug-directory read it without a warning" \
+    sh -c "llvm-readobj --all --coff-debug-directory '$out' 2>&1 >/dev/null | grep . && exit 1; llvm-readobj --all '$out' >/dev/null"
+  check "lld_dwarf.exe: the debug directory reads the same (but PointerToRawData, moved)" \
+    sh -c "for f in '$in' '$out'; do llvm-readobj --coff-debug-directory \$f | grep -v -e '^File:' -e PointerToRawData; done | sort | uniq -u | grep . && exit 1; exit 0"
+  check "lld_dwarf.exe: llvm-dwarfdump finds the same DWARF (--debug-info --debug-line identical)" \
+    sh -c "timeout 120 llvm-dwarfdump --debug-info --debug-line '$in' | tail -n +2 >'$W/shift/in.dw' && timeout 120 llvm-dwarfdump --debug-info --debug-line '$out' | tail -n +2 >'$W/shift/out.dw' && grep -q DW_TAG_subprogram '$W/shift/out.dw' && cmp '$W/shift/in.dw' '$W/shift/out.dw'"
+  "$CALLIRW" rewrite "$out" -o "$W/shift/again.exe" >/dev/null 2>&1; rc=$?
+  if [ $rc = 1 ] && [ ! -e "$W/shift/again.exe" ]; then ok "lld_dwarf.exe: rewriting the output is a no-op (exit 1)"; else bad "lld_dwarf.exe: second rewrite exit $rc"; fi
+  "$CALLIRW" rewrite "$in" -o "$W/shift/twice.exe" >/dev/null 2>&1
+  check "lld_dwarf.exe: two rewrites give identical bytes" cmp "$out" "$W/shift/twice.exe"
+  x86_64-w64-mingw32-strip -o "$W/shift/rw_s.exe" "$out"
+  for p in lld_dwarf rw rw_s; do run "$W/shift/$p.exe" >"$W/shift/$p.txt" 2>&1; done
+  if [ -s "$W/shift/lld_dwarf.txt" ] && cmp -s "$W/shift/lld_dwarf.txt" "$W/shift/rw.txt" &&
+     cmp -s "$W/shift/lld_dwarf.txt" "$W/shift/rw_s.txt"; then
+    ok "lld_dwarf.exe under wine: rewritten, and rewritten then stripped, output identical ($(tr '\n' ' ' <"$W/shift/rw.txt"))"
+  else bad "lld_dwarf.exe under wine: outputs differ: $(cat "$W/shift/lld_dwarf.txt" "$W/shift/rw.txt" "$W/shift/rw_s.txt" | tr '\n' ' ')"; fi
+else bad "lld_dwarf.exe: clang + lld failed: $(cat "$W/shift/build.log")"; fi
+
+# noslack.exe (GNU ld; 64 bytes free, the COFF symbol table as overlay) is
+# moved too; the same with SectionAlignment 0x200 (the first section's RVA
+# 0x600) has no address room either: refused, nothing written
 free=$($PROPS free "$PET/noslack.exe")
 if [ "$free" -ge 160 ]; then bad "noslack.exe has $free free header bytes: not a no-slack input"; fi
-"$CALLIRW" rewrite "$PET/noslack.exe" -o "$W/noslack.out" >"$W/ns.log" 2>&1; rc=$?
-if [ $rc = 2 ] && [ ! -e "$W/noslack.out" ] && grep -q "160 bytes needed, $free free" "$W/ns.log"; then
-  ok "noslack.exe ($free bytes free): refused with exit 2, no output ($(cat "$W/ns.log" | cut -c1-60)...)"
-else bad "noslack.exe: exit $rc: $(cat "$W/ns.log")"; fi
+if "$CALLIRW" rewrite "$PET/noslack.exe" -o "$W/noslack.out" >"$W/ns.log" 2>&1; then
+  check "noslack.exe ($free bytes free): rewritten by moving the file; write_props.py" \
+    sh -c "$PROPS compare '$PET/noslack.exe' '$W/noslack.out' | grep 'moved by 0x200'"
+  check "noslack.exe: the COFF symbol table still read (nm of input and output identical)" \
+    sh -c "x86_64-w64-mingw32-nm '$PET/noslack.exe' >'$W/ns.nm1' && x86_64-w64-mingw32-nm '$W/noslack.out' >'$W/ns.nm2' && test -s '$W/ns.nm1' && cmp '$W/ns.nm1' '$W/ns.nm2'"
+else bad "noslack.exe: $(cat "$W/ns.log")"; fi
+x86_64-w64-mingw32-gcc -o "$W/noaddr.exe" "$ROOT/tests/pe/noslack.c" "$PET/sites.o" -L"$PET" -lhelper \
+  -Wl,--section-alignment=0x200
+free=$($PROPS free "$W/noaddr.exe")
+"$CALLIRW" rewrite "$W/noaddr.exe" -o "$W/noaddr.out" >"$W/na.log" 2>&1; rc=$?
+if [ $rc = 2 ] && [ ! -e "$W/noaddr.out" ] && grep -q "160 bytes needed, $free free, and the headers cannot grow past the first section's RVA 0x600" "$W/na.log"; then
+  ok "noaddr.exe ($free bytes free, first RVA 0x600): refused with exit 2, no output ($(sed 's/.*: no room/no room/' "$W/na.log" | cut -c1-90)...)"
+else bad "noaddr.exe: exit $rc: $(cat "$W/na.log")"; fi
 
 # 5. an Authenticode directory: a warning, the directory and the blob gone
 $PROPS forge-sig "$PET/run_sites.exe" "$W/signed.exe"
@@ -135,6 +190,8 @@ else bad "arm64 DLL: exit $rc: $(cat "$W/a64.log")"; fi
 # 7. hostile inputs: byte-changed copies rewritten under ASan/UBSan
 check "write_fuzz.py: ${WRITE_FUZZ:-60} byte-changed copies of run_sites.exe (exit 0/1/2, no sanitizer report, outputs pass write_props)" \
   python3 "$ROOT/tests/pe/write_fuzz.py" "$CALLIRW" "$PET/run_sites.exe" "$W/fuzz" "${WRITE_FUZZ:-60}"
+check "write_fuzz.py: ${WRITE_FUZZ:-60} byte-changed copies of lld_dwarf.exe (the file moved: the same checks)" \
+  python3 "$ROOT/tests/pe/write_fuzz.py" "$CALLIRW" "$W/shift/lld_dwarf.exe" "$W/fuzz-shift" "${WRITE_FUZZ:-60}"
 
 # 8. --helper-rva: a generated program (helper linked in) stripped of its
 #    COFF symbols has no site until told where the helper is; told, it is

@@ -98,8 +98,10 @@ CHECK_TARGETS += check-pe check-pe-wine
 # images"): tests/pe/check_write.sh runs them under wine (EXE; DLLs loaded by
 # an EXE), checks them with tests/pe/write_props.py (an independent reader:
 # layout, CheckSum, directories, the exception table), LIEF and llvm-readobj
-# --unwind; refusals (no header slack, arm64), Authenticode, idempotence and
-# determinism; and rewrites, strips and runs GEN_SEEDS generated programs.
+# --unwind; headers without slack (the file moved down: noslack.exe and an
+# lld image with DWARF, built by the script), refusals (no address room,
+# arm64), Authenticode, idempotence and determinism, --helper-rva; and
+# rewrites, strips and runs GEN_SEEDS generated programs.
 # The inputs: the real runtime as a DLL (calli_rt.dll), an EXE importing the
 # helper from it (run_sites.exe), a DLL of sites.S on it (sites_rt.dll) and
 # EXEs loading that DLL and sites.dll, and an EXE without header slack.

@@ -44,9 +44,28 @@ class PE:
         for i in range(self.nsec):
             h = self.sh + 40 * i
             name = d[h:h + 8].rstrip(b"\0").decode("latin-1")
-            vs, va, rs, rp = struct.unpack_from("<IIII", d, h + 8)
+            vs, va, rs, rp, pr, pl = struct.unpack_from("<IIIIII", d, h + 8)
             ch = struct.unpack_from("<I", d, h + 36)[0]
-            self.secs.append(dict(name=name, vs=vs, va=va, rs=rs, rp=rp, ch=ch))
+            self.secs.append(dict(name=name, vs=vs, va=va, rs=rs, rp=rp, pr=pr, pl=pl, ch=ch))
+
+    def free(self):
+        """Zero-or-not, the bytes after the section table before the first section."""
+        end = self.sh + 40 * self.nsec
+        return min([s["rp"] for s in self.secs if s["rs"] and s["rp"]] + [s["va"] for s in self.secs]) - end
+
+    def debug_entries(self):
+        """(offset of the entry, its 28 bytes) for each IMAGE_DEBUG_DIRECTORY."""
+        if len(self.dirs) <= 6 or self.dirs[6][1] < 28:
+            return []
+        rva, size = self.dirs[6]
+        out = []
+        for k in range(size // 28):
+            for s in self.secs:
+                if s["va"] <= rva + 28 * k and rva + 28 * k + 28 <= s["va"] + min(s["vs"] or s["rs"], s["rs"]):
+                    o = s["rp"] + rva + 28 * k - s["va"]
+                    out.append((o, self.d[o:o + 28]))
+                    break
+        return out
 
     def sec(self, name):
         return [s for s in self.secs if s["name"] == name]
@@ -86,7 +105,24 @@ def compare(a, b):
     need(b.dllchars == a.dllchars, "DllCharacteristics 0x%x, was 0x%x" % (b.dllchars, a.dllchars))
     need(b.chars == a.chars, "Characteristics changed")
     need(b.image_base == a.image_base, "ImageBase changed")
-    need((b.symptr, b.nsyms) == (a.symptr, a.nsyms), "COFF symbol table moved")
+    # a uniform shift (docs/pe.md, "Headers"): every file offset from the old
+    # SizeOfHeaders on moved by delta, a multiple of FileAlignment; only when
+    # the input had no room in place
+    split = a.size_of_headers
+    moved = [t["rp"] - s["rp"] for s, t in zip(a.secs, b.secs) if s["rs"] and s["rp"] >= split]
+    delta = moved[0] if moved else 0
+    need(delta >= 0 and delta % b.fa == 0, "file offsets moved by %d" % delta)
+    first_a = min([s["rp"] for s in a.secs if s["rs"] and s["rp"]] + [len(a.d)])
+    need(delta == 0 or a.free() < 160 or
+         -(-(a.sh + 40 * a.nsec + 160) // a.fa) * a.fa > min([first_a] + [s["va"] for s in a.secs]),
+         "file offsets moved by 0x%x though the input had room in place" % delta)
+    need(delta == 0 or b.size_of_headers <= split + delta < b.size_of_headers + b.fa,
+         "moved by 0x%x: not the smallest shift for SizeOfHeaders 0x%x" % (delta, b.size_of_headers))
+
+    def mv(x):
+        return x + delta if x and split <= x <= len(a.d) else x
+
+    need((b.symptr, b.nsyms) == (mv(a.symptr), a.nsyms), "COFF symbol table moved")
     need(b.checksum == checksum(b.d, b.oh + 64) and b.checksum,
          "CheckSum 0x%x, computed 0x%x" % (b.checksum, checksum(b.d, b.oh + 64)))
     need(b.size_of_headers % b.fa == 0, "SizeOfHeaders not FileAlignment-aligned")
@@ -100,14 +136,15 @@ def compare(a, b):
     need(b.dirs[4] == (0, 0), "security directory not dropped")
     # old sections: same placement; old .pdata renamed
     for s, t in zip(a.secs, b.secs):
-        exp = dict(s, name=".pdata0" if s["name"] == ".pdata" else s["name"])
+        exp = dict(s, name=".pdata0" if s["name"] == ".pdata" else s["name"], rp=mv(s["rp"]),
+                   pr=mv(s["pr"]), pl=mv(s["pl"]))
         need(t == exp, "section %s changed: %s" % (s["name"], t))
     # new sections: aligned, after everything, in order
     end_va = max(s["va"] + (s["vs"] or s["rs"]) for s in a.secs)
     kept = len(a.d)
     if a.dirs[4][0] and a.dirs[4][0] + a.dirs[4][1] <= len(a.d):
         kept = a.dirs[4][0]
-    prev_va, prev_off = end_va, kept
+    prev_va, prev_off = end_va, kept + delta
     for s in b.secs[a.nsec:]:
         need(s["va"] % b.sa == 0 and s["va"] >= prev_va, "%s: VirtualAddress 0x%x" % (s["name"], s["va"]))
         need(s["rp"] % b.fa == 0 and s["rs"] % b.fa == 0 and s["rp"] >= prev_off,
@@ -134,10 +171,28 @@ def compare(a, b):
         need(cw["va"] <= uw < cw["va"] + cw["vs"] and uw % 4 == 0, "stub UNWIND_INFO 0x%x" % uw)
         need(b.rva_bytes(uw, 1)[0] & 7 == 1, "UNWIND_INFO version")
     # existing bytes: only the headers and the call sites changed
-    diff = [i for i in range(b.size_of_headers, min(kept, len(b.d))) if a.d[i] != b.d[i]]
+    # (at their new offsets when moved: every section's bytes, the overlay)
+    diff = [i for i in range(split, kept) if i + delta >= len(b.d) or a.d[i] != b.d[i + delta]]
+    diff += [i for i in range(b.size_of_headers, split) if a.d[i] != b.d[i]]
     need(len(diff) <= 12 * 64, "%d bytes changed outside the headers" % len(diff))
+    hdr_end = b.sh + 40 * b.nsec
+    need(not any(b.d[max(hdr_end, split):split + delta]), "the bytes a shift inserted are not zero")
+    # debug directory entries: the same but PointerToRawData (moved), their
+    # data the same at the new offset
+    ea, eb = a.debug_entries(), b.debug_entries()
+    need(len(ea) == len(eb), "debug directory: %d entries, was %d" % (len(eb), len(ea)))
+    for (oa, x), (ob, y) in zip(ea, eb):
+        size, rva, ptr = struct.unpack_from("<III", x, 16)
+        need(y[:24] == x[:24] and struct.unpack_from("<I", y, 24)[0] == mv(ptr),
+             "debug entry at 0x%x: %s, was %s" % (ob, y.hex(), x.hex()))
+        if ptr and ptr + size <= kept:
+            need(b.d[mv(ptr):mv(ptr) + size] == a.d[ptr:ptr + size], "debug data at 0x%x changed" % ptr)
+            if rva:
+                need(b.rva_bytes(rva, size) == b.d[mv(ptr):mv(ptr) + size],
+                     "debug data: PointerToRawData and AddressOfRawData disagree")
     print("%s: %d old + %d stub RUNTIME_FUNCTIONs, %d bytes changed outside the headers, "
-          "CheckSum 0x%x" % (sys.argv[3], len(old) // 12, len(stub_ents), len(diff), b.checksum))
+          "CheckSum 0x%x, file offsets moved by 0x%x, %d debug entries" %
+          (sys.argv[3], len(old) // 12, len(stub_ents), len(diff), b.checksum, delta, len(eb)))
     return fails
 
 
@@ -152,9 +207,7 @@ def main():
     if cmd == "checksum":
         print("0x%x 0x%x" % (p.checksum, checksum(p.d, p.oh + 64)))
     elif cmd == "free":
-        end = p.sh + 40 * p.nsec
-        lim = min([s["rp"] for s in p.secs if s["rs"] and s["rp"]] + [s["va"] for s in p.secs])
-        print(lim - end)
+        print(p.free())
     elif cmd == "old-pdata":
         old = p.sec(".pdata0")[0]
         d = bytearray(p.d)

@@ -1,6 +1,6 @@
 /* test_pe_write.c - the pure pieces of the PE image writer
- * (formats/pe_write.c): the PE checksum and the exception-table check and
- * merge. The writer as a whole is proven by make check-pe-write. */
+ * (formats/pe_write.c): the PE checksum, the exception-table check and
+ * merge, and the header-room decision (in place, or by moving the file). The writer as a whole is proven by make check-pe-write. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,10 @@ uint32_t pe_write_checksum(const uint8_t *p, size_t n, size_t csum_off);
 size_t pe_write_pdata_check(const uint8_t *t, size_t n);
 enum rw_err pe_write_pdata_merge(const uint8_t *old, size_t nold, uint8_t *add, size_t nadd,
                                  struct rw_buf *out, struct rw_diag *d);
+int pe_write_room(uint64_t sh_end, uint64_t need, uint64_t soh, uint64_t raw_first,
+                  uint64_t va_first, uint32_t fa, uint64_t zrun, uint64_t dir_at,
+                  uint32_t *new_soh, uint32_t *delta);
+enum { ROOM_OK, ROOM_BYTES, ROOM_ADDR }; /* pe_write_room's results */
 
 static void test_checksum_vectors(void **state)
 {
@@ -130,6 +134,68 @@ static void test_pdata_merge(void **state)
     rw_buf_free(&out);
 }
 
+static void test_room(void **state)
+{
+    (void)state;
+    uint32_t soh = 0, dl = 0;
+    const uint64_t none = UINT64_MAX;
+    /* GNU ld: 384 bytes free, SizeOfHeaders grows in place, nothing moves */
+    assert_int_equal(pe_write_room(0x280, 160, 0x400, 0x400, 0x1000, 0x200, 160, none, &soh, &dl),
+                     ROOM_OK);
+    assert_int_equal(soh, 0x400);
+    assert_int_equal(dl, 0);
+    assert_int_equal(pe_write_room(0x380, 160, 0x400, 0x600, 0x1000, 0x200, 160, none, &soh, &dl),
+                     ROOM_OK);
+    assert_int_equal(soh, 0x600); /* grown (aligned) into the zero bytes before the raw data */
+    assert_int_equal(dl, 0);
+    /* lld with DWARF: the table ends at SizeOfHeaders = the raw data; RVA 0x1000 */
+    assert_int_equal(pe_write_room(0x400, 160, 0x400, 0x400, 0x1000, 0x200, 0, none, &soh, &dl),
+                     ROOM_OK);
+    assert_int_equal(soh, 0x600);
+    assert_int_equal(dl, 0x200);
+    /* 64 bytes free (zero), then the raw data: moved by the smallest multiple */
+    assert_int_equal(pe_write_room(0x5C0, 160, 0x600, 0x600, 0x1000, 0x200, 64, none, &soh, &dl),
+                     ROOM_OK);
+    assert_int_equal(soh, 0x800);
+    assert_int_equal(dl, 0x200);
+    /* FileAlignment 0x1000: one page */
+    assert_int_equal(pe_write_room(0x3F0, 160, 0x400, 0x1000, 0x2000, 0x1000, 0, none, &soh, &dl),
+                     ROOM_BYTES); /* the header bytes 0x3F0..0x400 are not zero */
+    assert_int_equal(pe_write_room(0x3F0, 160, 0x400, 0x400, 0x2000, 0x1000, 16, none, &soh, &dl),
+                     ROOM_OK);
+    assert_int_equal(soh, 0x1000);
+    assert_int_equal(dl, 0x1000);
+    /* SizeOfHeaders not aligned: the shift still a multiple of FileAlignment */
+    assert_int_equal(pe_write_room(0x400, 160, 0x410, 0x410, 0x1000, 0x200, 16, none, &soh, &dl),
+                     ROOM_OK);
+    assert_int_equal(soh, 0x600);
+    assert_int_equal(dl, 0x200);
+    /* no address room: the new table would pass the first RVA, or the aligned headers would */
+    assert_int_equal(pe_write_room(0x5C0, 160, 0x600, 0x600, 0x600, 0x200, 64, none, &soh, &dl),
+                     ROOM_ADDR);
+    assert_int_equal(pe_write_room(0x400, 160, 0x400, 0x400, 0x4A0, 0x200, 0, none, &soh, &dl),
+                     ROOM_ADDR); /* 0x4A0 fits, 0x600 does not */
+    assert_int_equal(pe_write_room(0x400, 160, 0x400, 0x400, 0x600, 0x200, 0, none, &soh, &dl),
+                     ROOM_OK);
+    /* a non-zero header byte, or a directory, in the way: moving does not help */
+    assert_int_equal(pe_write_room(0x5C0, 160, 0x600, 0x600, 0x1000, 0x200, 10, none, &soh, &dl),
+                     ROOM_BYTES);
+    assert_int_equal(pe_write_room(0x400, 160, 0x400, 0x400, 0x1000, 0x200, 0, 0x400, &soh, &dl),
+                     ROOM_BYTES);
+    assert_int_equal(pe_write_room(0x400, 160, 0x400, 0x400, 0x1000, 0x200, 0, 0x49F, &soh, &dl),
+                     ROOM_BYTES);
+    assert_int_equal(pe_write_room(0x400, 160, 0x400, 0x400, 0x1000, 0x200, 0, 0x4A0, &soh, &dl),
+                     ROOM_OK);
+    /* SizeOfHeaders already covers the room but its bytes are not zero */
+    assert_int_equal(pe_write_room(0x300, 160, 0x400, 0x400, 0x1000, 0x200, 20, none, &soh, &dl),
+                     ROOM_BYTES);
+    /* inconsistent inputs (geometry refuses them first) */
+    assert_int_equal(pe_write_room(0x400, 160, 0x300, 0x400, 0x1000, 0x200, 0, none, &soh, &dl),
+                     ROOM_BYTES);
+    assert_int_equal(pe_write_room(0x400, 160, 0x800, 0x400, 0x1000, 0x200, 0, none, &soh, &dl),
+                     ROOM_BYTES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_checksum_linker),
         cmocka_unit_test(test_pdata_check),
         cmocka_unit_test(test_pdata_merge),
+        cmocka_unit_test(test_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
