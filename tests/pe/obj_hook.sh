@@ -25,7 +25,7 @@ in=$1 out=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 C=${CALLIRW:-$ROOT/build/asan/callirw}
 LIB=${CALLI_RT_LIB:-$ROOT/build/x86_64-windows/libcalli_runtime.a}
-LLD_CC="clang --target=x86_64-w64-mingw32 -fuse-ld=lld -L/usr/lib/gcc/x86_64-w64-mingw32/12-win32"
+LLD_CC="clang --target=x86_64-w64-mingw32 -fuse-ld=lld -L$(dirname "$(x86_64-w64-mingw32-gcc -print-libgcc-file-name)")"
 WINE=/usr/lib/wine/wine64
 log=${OBJ_LOG:-/dev/null}
 d=$GEN_DIR
@@ -41,6 +41,9 @@ link=$(grep -E '^\$CC .*sites\.o.* -o prog\.exe' build.sh | tail -1)
 # do_link LINKER OBJ EXE: the seed's link line with OBJ for sites.o (EXE.log)
 do_link() {
   l=$(printf '%s\n' "$link" | sed -e "s| sites\.o | $2 |" -e "s| -o prog\.exe| -o $3|")
+  # CC names the linker (the seed's own toolchain is chosen by build.sh's
+  # LDFLAGS, which this replaces)
+  LDFLAGS=
   case $1 in
     ld) CC=x86_64-w64-mingw32-gcc ;;
     lld) CC=$LLD_CC ;;
