@@ -87,55 +87,29 @@ fi
 [ "$out_img" = "$out" ] || cp "$d/prog.exe" "$out"   # dll-sites: the launcher as OUT, next to prog.post.dll
 note image rewritten
 
-# 2. independent checks
-"$C" inspect "$out_img" > "$d/inspect.log" 2>&1 || fail "inspect cannot read the rewrite map"
-"$C" inspect --json "$out_img" > "$d/inspect.json" 2>&1 || fail "inspect --json failed"
-llvm-readobj --unwind "$out_img" > "$d/unwind.log" 2>&1 || fail "llvm-readobj --unwind cannot read the output"
-base=$(llvm-readobj --file-headers "$out_img" | sed -n 's/^ *ImageBase: //p')
-framed=0
-# every top-level RUNTIME_FUNCTION as "start end" (decimal VAs)
-awk '/^  RuntimeFunction \{/ { top = 1 } /^    StartAddress:/ && top { s = $NF }
-     /^    EndAddress:/ && top { e = $NF; gsub(/[()]/, "", s); gsub(/[()]/, "", e); print s, e; top = 0 }' \
-  "$d/unwind.log" | while read -r s e; do echo $((s)) $((e)); done > "$d/unwind.ranges"
-for st in $(jq -r '.stubs[] | select(.frame) | "\(.address):\(.size)"' "$d/inspect.json"); do
-  framed=$((framed + 1))
-  a=${st%%:*} n=${st##*:}
-  # A framed stub's entry covers its framed part: it starts at the stub's
-  # first prologue instruction (the frameless head before it needs none,
-  # docs/abi.md section 7) and ends with the stub.
-  awk -v a="$a" -v n="$n" '$1 >= a && $1 < a + n && $2 == a + n { found = 1 } END { exit !found }' \
-    "$d/unwind.ranges" ||
-    fail "no unwind entry (RUNTIME_FUNCTION) covering the framed stub at $(printf '%#x' "$a") (see $d/unwind.log)"
-done
+# 2. independent checks (one llvm-readobj run and one awk pass for the
+#    headers, the unwind table and the stubs' coverage)
+"$C" inspect --json "$out_img" > "$d/inspect.json" 2>&1 || fail "inspect --json cannot read the rewrite map"
 [ "$(jq '.stubs | length' "$d/inspect.json")" -gt 0 ] || fail "inspect --json lists no stub"
-# the exception directory stays sorted by start and disjoint (RtlLookupFunctionEntry
-# searches it by bisection); the input's is
-pdata_sorted() { # pdata_sorted UNWIND-LOG (llvm-readobj --unwind; top-level entries only)
-  sed -n 's/^    \(StartAddress\|EndAddress\):.*(\(0x[0-9A-Fa-f]*\))$/\2/p' "$1" | {
-    prev=0 n=0
-    while read -r s && read -r e; do
-      n=$((n + 1))
-      if [ $((s)) -lt $((prev)) ] || [ $((e)) -le $((s)) ]; then echo "entry $n: [$s, $e) after one ending at $prev"; exit 1; fi
-      prev=$e
-    done
-    [ "$n" -gt 0 ] || { echo "no entries"; exit 1; }
-  }
-}
-why=$(pdata_sorted "$d/unwind.log") || fail "the exception directory is not sorted and disjoint: $why (see $d/unwind.log)"
-dllchar() { llvm-readobj --file-headers "$1" | awk '/^ImageOptionalHeader/ { o = 1 } o && /Characteristics \[/ { print $NF; exit }'; }
-[ "$(dllchar "$in")" = "$(dllchar "$out_img")" ] ||
-  fail "DllCharacteristics changed: $(dllchar "$in") -> $(dllchar "$out_img")"
+llvm-readobj --all --unwind "$out_img" > "$d/readobj.log" 2>&1 || fail "llvm-readobj cannot read the output"
+! grep -qi "warning" "$d/readobj.log" || { grep -i warning "$d/readobj.log" >&2; fail "llvm-readobj warns about the output"; }
+jq -r '.stubs[] | select(.frame) | "stub \(.address) \(.size)"' "$d/inspect.json" > "$d/stubs.framed"
+# the exception table sorted and disjoint, every framed stub covered
+why=$(awk -f "$ROOT/tests/rewrite/pe_unwind.awk" "$d/stubs.framed" "$d/readobj.log") || fail "exception table: $why (see $d/readobj.log)"
+dllchar() { awk '/^ImageOptionalHeader/ { o = 1 } o && /Characteristics \[/ { print $NF; exit }' "$1"; }
+llvm-readobj --file-headers "$in" > "$d/readobj-in.log" 2>&1 || fail "llvm-readobj cannot read the input"
+[ "$(dllchar "$d/readobj-in.log")" = "$(dllchar "$d/readobj.log")" ] ||
+  fail "DllCharacteristics changed: $(dllchar "$d/readobj-in.log") -> $(dllchar "$d/readobj.log")"
+"$LIEF" "$out_img" > "$d/lief.log" 2>&1 || { cat "$d/lief.log" >&2; fail "LIEF cannot parse the output"; }
 set +e; "$C" rewrite "$out_img" -o "$d/again" > /dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 1 ] && [ ! -e "$d/again" ] || fail "rewriting the output again is not a no-op (exit $rc)"
-llvm-readobj --all "$out_img" > "$d/readobj.log" 2>&1 || fail "llvm-readobj cannot read the output"
-! grep -qi "warning" "$d/readobj.log" || { grep -i warning "$d/readobj.log" >&2; fail "llvm-readobj warns about the output"; }
-"$LIEF" "$out_img" > "$d/lief.log" 2>&1 || { cat "$d/lief.log" >&2; fail "LIEF cannot parse the output"; }
-"$C" rewrite "$in" -o "$d/twice" > /dev/null 2>&1 && cmp -s "$out_img" "$d/twice" ||
-  fail "two rewrites of the same input differ"
 if [ $((GEN_SEED % ${HOOK_PE_DEEP:-4})) != 0 ]; then
   exit 0
 fi
 note image deep-checked
+"$C" inspect "$out_img" > "$d/inspect.log" 2>&1 || fail "inspect cannot print the rewrite map"
+"$C" rewrite "$in" -o "$d/twice" > /dev/null 2>&1 && cmp -s "$out_img" "$d/twice" ||
+  fail "two rewrites of the same input differ"
 # the rewritten image, stripped, must still run the same
 rm -rf "$d/stripped"; mkdir -p "$d/stripped"
 x86_64-w64-mingw32-strip -o "$d/stripped/$image" "$out_img" || fail "x86_64-w64-mingw32-strip failed"

@@ -72,12 +72,15 @@ CHECK_TARGETS := $(filter-out check-gen-aarch64-linux,$(CHECK_TARGETS)) check-a6
 # seeds the deep checks.
 REWRITE_MODES_PE := exe exe-lowbase dll-sites dll-rt
 PE_SEEDS ?= $(SEEDS)
+# one job more than cores: a seed's wine runs wait on the wineserver (measured:
+# 9% faster on 2 cores; no gain for the ELF matrices)
+PE_JOBS ?= $(shell echo $$(($(JOBS) + 1)))
 PE_SEEDS_LONG ?= 200
 
 define REWRITE_PE_RUN
 	@mkdir -p $(dir $(REWRITE_LOG)); rm -f $(REWRITE_LOG).pe
 	@rc=0; for m in $(REWRITE_MODES_PE); do \
-	  REWRITE_LOG=$(abspath $(REWRITE_LOG)).pe $(GEN_RUN) --no-build-gen --target x86_64-windows --mode $$m \
+	  REWRITE_LOG=$(abspath $(REWRITE_LOG)).pe $(GEN_RUN) -j $(PE_JOBS) --no-build-gen --target x86_64-windows --mode $$m \
 	    --work $(abspath $(B))/gen/work/x86_64-windows-$$m \
 	    --count $(1) --post-build $(abspath tests/rewrite/hook_pe.sh) || rc=1; \
 	done; \
