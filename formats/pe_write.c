@@ -455,6 +455,10 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
     }
     uint32_t text_vsize = (uint32_t)plan->text_size;
     uint64_t pdata_rva = up32((uint64_t)g.text_rva + text_vsize, sa);
+    if (pdata_rva == UINT64_MAX) { /* (else pdata_rva + size below would wrap) */
+        e = rw_fail(d, RW_E_NOROOM, "the new sections do not fit in the 32-bit RVA space");
+        goto done;
+    }
 
     /* the old exception table, checked */
     const uint8_t *old = NULL;

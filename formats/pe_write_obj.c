@@ -166,9 +166,11 @@ static enum rw_err load(struct ow *w)
     for (size_t i = 0; i < w->plan->nstubs; i++) {
         const struct rw_stub *s = &w->plan->stubs[i];
         size_t ks = strlen(s->key), ss = strlen(s->symbol);
-        need += 6 + ss + 1 + ss + 1;                   /* .text$<symbol>, <symbol> */
+        /* a section's name is stored twice: by its header and by its
+         * section symbol (ow_add_section, ow_add_section_symbol) */
+        need += 2 * (6 + ss + 1) + ss + 1;             /* .text$<symbol>, <symbol> */
         if (s->code.has_frame)
-            need += 2 * (15 + ks + 1) + 2 * (16 + ks + 1); /* .[xp]data$callirw_, leaders */
+            need += 4 * (15 + ks + 1) + 2 * (16 + ks + 1); /* .[xp]data$callirw_, leaders */
     }
     w->prepend = st->strtab_size >= 4 && st->strtab_size + need > COFF_MAX_DIGIT_NAME;
     if (!w->prepend && st->strtab_size >= 4) {

@@ -116,6 +116,9 @@ enum rw_err ow_add_section(struct ow *w, const char *name, uint32_t ch, uint32_t
         enum rw_err e = ow_add_string(w, name, &off);
         if (e)
             return e;
+        if (off > COFF_MAX_DIGIT_NAME && !w->prepend) /* pe_write_obj.c sized the table */
+            return rw_fail(w->d, RW_E_INTERNAL, "section name %s at string offset %u, past /digits",
+                           name, off);
         ow_name_ref(h, off);
     }
     ow_put32(h + 16, rawsz);

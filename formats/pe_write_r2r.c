@@ -142,7 +142,7 @@ static enum rw_err r2r_rewrite(const struct rw_image *img, const uint8_t *stub_r
     /* the whole addition: table + sentinel, map, header; every part < 4 GiB */
     uint64_t total = nrf * esz + 4 + 8 + map_len + 8 + 16 + 12 * ((uint64_t)r->nsections + 2);
     if (nrf * esz > UINT32_MAX || total > (uint64_t)UINT32_MAX - at_rva)
-        return rw_fail(d, RW_E_UNSUPPORTED, "ReadyToRun additions of 0x%llx bytes at RVA 0x%x do not fit 32 bits",
+        return rw_fail(d, RW_E_NOROOM, "ReadyToRun additions of 0x%llx bytes at RVA 0x%x do not fit 32 bits",
                        (unsigned long long)total, at_rva);
     size_t base = add->len;
     if (rw_buf_reserve(add, base + (size_t)total))

@@ -778,8 +778,11 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
         if (si < r->site_hi && sites[si].offset == off) {
             struct rw_site *st = &sites[si++];
             evaluate(x, r->sec, &b, st);
-            /* step 5: a jump to the helper that begins its basic block */
-            if (linked(img) && !b.have_write && b.start == off &&
+            /* step 5: a jump to the helper that begins its basic block, where
+             * code can enter: a function or region start, a branch target,
+             * after a jump or return (not after a call, which clobbers r11,
+             * nor after undecodable bytes) */
+            if (linked(img) && b.start == off && b.why != WHY_CALL && b.why != WHY_UNDECODABLE &&
                 (st->form == RW_FORM_JMP_MEM || st->form == RW_FORM_JMP_REL32)) {
                 if (grow((void **)&x->fwd, &x->fwd_cap, x->nfwd, sizeof *x->fwd))
                     return rw_fail(x->d, RW_E_NOMEM, "out of memory");

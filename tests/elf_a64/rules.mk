@@ -111,10 +111,13 @@ ELFA_SYS_CALLS := $(wildcard $(QEMU_A64_ROOT)/lib/libresolv.so.2 \
                              $(QEMU_A64_ROOT)/lib/libatomic.so.1.2.0)
 ELFA_FUZZ := $(addprefix $(ELFA)/,sites_pic.o neg.o objonly.o exe pie-import libsites.so \
                                   pie-lld exe-veneer pie-veneer plt-pac pie-bti-stripped)
+# copies per input (ELFA_FUZZ_N=5000 for a longer run; make check's budget
+# keeps it at 1200)
+ELFA_FUZZ_N ?= 1200
 check-elf-a64-fuzz: $(ELFA)/fuzz_a64 $(B)/tests/elf/fuzz_elf $(ELFA_BINS) $(B)/asan/callirw
-	$(ELFA)/fuzz_a64 -n 2000 $(ELFA_FUZZ)
+	$(ELFA)/fuzz_a64 -n $(ELFA_FUZZ_N) $(ELFA_FUZZ)
 	$(if $(ELFA_SYS_CALLS),$(ELFA)/fuzz_a64 -n 300 -h memcpy $(ELFA_SYS_CALLS))
-	$(B)/tests/elf/fuzz_elf -n 2000 $(ELFA_FUZZ) $(ELFA_SYS)
+	$(B)/tests/elf/fuzz_elf -n $(ELFA_FUZZ_N) $(ELFA_FUZZ) $(ELFA_SYS)
 	@mkdir -p $(B)/tests/elf
 	@tests/elf/mutate.sh $(B) $(ELFA)/pie-import $(ELFA)/neg.o $(ELFA)/exe-veneer
 

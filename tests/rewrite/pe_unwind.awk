@@ -7,7 +7,7 @@
 # (the frameless head before it needs none, docs/abi.md section 7), and ends
 # with the stub. Prints what is wrong and exits 1. (POSIX awk: mawk has no
 # strtonum.)
-  FNR == NR { want[$2] = $3; next }            # stubs.framed: address size
+  FILENAME == ARGV[1] { want[$2] = $3; next }   # STUBS: "stub ADDRESS SIZE" (may be empty)
   function num(h) { h = tolower(h); sub(/^0x/, "", h); v = 0
     for (k = 1; k <= length(h); k++) v = v * 16 + index("0123456789abcdef", substr(h, k, 1)) - 1
     return v }
