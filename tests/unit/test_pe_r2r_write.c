@@ -395,7 +395,7 @@ static void test_internal(void **state)
     make_stubs(rf, 3, r->rf[r->nrf - 1].end - 4); /* below the end of existing code */
     TRY(rf, 3, map_bytes, sizeof map_bytes, at, RW_E_INTERNAL);
     make_stubs(rf, 3, code);
-    TRY(rf, 3, map_bytes, sizeof map_bytes, 0xFFFFFFF8u, RW_E_UNSUPPORTED); /* no room below 4 GiB */
+    TRY(rf, 3, map_bytes, sizeof map_bytes, 0xFFFFFFF8u, RW_E_NOROOM); /* no room below 4 GiB */
     TRY(rf, 3, map_bytes, sizeof map_bytes, at + 1, RW_E_INTERNAL);
     assert_int_equal(pe_r2r_rewrite(&o.img, rf, 3, map_bytes, sizeof map_bytes, at, &add, &ed, &o.d), RW_OK);
     rw_buf_free(&add), pe_edits_free(&ed);
