@@ -161,6 +161,17 @@ static inline uint64_t pe_u64(const uint8_t *p)
 {
     return (uint64_t)pe_u32(p) | (uint64_t)pe_u32(p + 4) << 32;
 }
+/* Little-endian stores (the writers; the caller has checked the bounds). */
+static inline void pe_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void pe_put32(uint8_t *p, uint32_t v)
+{
+    pe_put16(p, (uint16_t)v);
+    pe_put16(p + 2, (uint16_t)(v >> 16));
+}
 
 /* An RVA range [start, end) whose pointer slots the loader (or the .NET
  * runtime) fills: IATs, delay-load IATs, ReadyToRun import cells. */

@@ -45,7 +45,6 @@
 #define NNEW 4u         /* section headers added */
 #define SHDR_SIZE 40u
 #define RF_SIZE 12u     /* x86-64 RUNTIME_FUNCTION */
-#define UWI_MAX 516u    /* the largest UNWIND_INFO stub_win64_unwind_info makes */
 #define DBG_SIZE 28u    /* IMAGE_DEBUG_DIRECTORY; PointerToRawData at +24 */
 
 static const char *const new_names[NNEW] = {".callirw", ".pdata", ".crwdata", ".crwmap"};
@@ -63,17 +62,6 @@ static const uint32_t new_flags[NNEW] = {
 #define OH_SIZE_OF_HEADERS 60
 #define OH_CHECKSUM 64
 #define OH_DIRS 112
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> 8 * i);
-}
 
 static int pow2(uint32_t v)
 {
@@ -376,7 +364,7 @@ static void move_field(uint8_t *p, const struct pe_geom *g, size_t in_size)
 {
     uint32_t v = pe_u32(p);
     if (g->delta && v && v >= g->split && v <= in_size)
-        wr32(p, v + g->delta);
+        pe_put32(p, v + g->delta);
 }
 
 /* Every file offset the output holds, once its bytes moved (g->delta):
@@ -506,7 +494,7 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
         const struct rw_stub *s = &plan->stubs[i];
         if (!s->code.has_frame)
             continue;
-        uint8_t uwi[UWI_MAX];
+        uint8_t uwi[STUB_WIN64_UNWIND_MAX];
         size_t ulen = 0;
         if (stub_win64_unwind_info(&s->code, uwi, sizeof uwi, &ulen) != STUB_OK ||
             s->code.frame_start >= s->code.len) {
@@ -521,9 +509,9 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
             goto done;
         }
         uint8_t *r = rf + RF_SIZE * nrf++;
-        wr32(r, (uint32_t)(g.text_rva + s->offset + s->code.frame_start));
-        wr32(r + 4, (uint32_t)(g.text_rva + s->offset + s->code.len));
-        wr32(r + 8, (uint32_t)at);
+        pe_put32(r, (uint32_t)(g.text_rva + s->offset + s->code.frame_start));
+        pe_put32(r + 4, (uint32_t)(g.text_rva + s->offset + s->code.len));
+        pe_put32(r + 8, (uint32_t)at);
     }
     if ((e = pe_write_pdata_merge(old, nold, rf, nrf, &pdata, d)))
         goto done;
@@ -650,7 +638,7 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
 
     /* headers */
     uint8_t *coff = o + st->pe_off + 4, *oh = o + g.opt_off;
-    wr16(coff + 2, (uint16_t)(st->nsec + NNEW));
+    pe_put16(coff + 2, (uint16_t)(st->nsec + NNEW));
     if ((e = move_offsets(img, &g, o, keep, d)))
         goto done;
     for (uint32_t i = 0; i < st->nsec; i++) { /* the old .pdata gives up its name */
@@ -662,29 +650,29 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
         uint8_t *h = o + g.sh_end + SHDR_SIZE * i;
         memset(h, 0, SHDR_SIZE);
         memcpy(h, new_names[i], strlen(new_names[i]));
-        wr32(h + 8, ns[i].vsize);
-        wr32(h + 12, ns[i].rva);
-        wr32(h + 16, ns[i].rawsz);
-        wr32(h + 20, ns[i].off);
-        wr32(h + 36, new_flags[i]);
+        pe_put32(h + 8, ns[i].vsize);
+        pe_put32(h + 12, ns[i].rva);
+        pe_put32(h + 16, ns[i].rawsz);
+        pe_put32(h + 20, ns[i].off);
+        pe_put32(h + 36, new_flags[i]);
     }
     uint64_t code = (uint64_t)pe_u32(oh + OH_SIZE_OF_CODE) + ns[0].rawsz;
     uint64_t idata = (uint64_t)pe_u32(oh + OH_SIZE_OF_IDATA) + ns[1].rawsz + ns[2].rawsz +
                      ns[3].rawsz;
-    wr32(oh + OH_SIZE_OF_CODE, code > UINT32_MAX ? UINT32_MAX : (uint32_t)code);
-    wr32(oh + OH_SIZE_OF_IDATA, idata > UINT32_MAX ? UINT32_MAX : (uint32_t)idata);
-    wr32(oh + OH_SIZE_OF_IMAGE, size_of_image);
-    wr32(oh + OH_SIZE_OF_HEADERS, g.new_soh);
-    wr32(oh + OH_DIRS + 8 * PE_DIR_EXCEPTION, pdata.len ? ns[1].rva : 0);
-    wr32(oh + OH_DIRS + 8 * PE_DIR_EXCEPTION + 4, (uint32_t)pdata.len);
+    pe_put32(oh + OH_SIZE_OF_CODE, code > UINT32_MAX ? UINT32_MAX : (uint32_t)code);
+    pe_put32(oh + OH_SIZE_OF_IDATA, idata > UINT32_MAX ? UINT32_MAX : (uint32_t)idata);
+    pe_put32(oh + OH_SIZE_OF_IMAGE, size_of_image);
+    pe_put32(oh + OH_SIZE_OF_HEADERS, g.new_soh);
+    pe_put32(oh + OH_DIRS + 8 * PE_DIR_EXCEPTION, pdata.len ? ns[1].rva : 0);
+    pe_put32(oh + OH_DIRS + 8 * PE_DIR_EXCEPTION + 4, (uint32_t)pdata.len);
     if (drop_sig) {
-        wr32(oh + OH_DIRS + 8 * PE_DIR_SECURITY, 0);
-        wr32(oh + OH_DIRS + 8 * PE_DIR_SECURITY + 4, 0);
+        pe_put32(oh + OH_DIRS + 8 * PE_DIR_SECURITY, 0);
+        pe_put32(oh + OH_DIRS + 8 * PE_DIR_SECURITY + 4, 0);
         fprintf(stderr, "callirw: warning: %s: Authenticode signature dropped (%s): a rewritten "
                 "image cannot keep a valid one\n", img->path ? img->path : "image",
                 keep < img->size ? "its bytes cut from the end" : "its bytes left in place");
     }
-    wr32(oh + OH_CHECKSUM, pe_write_checksum(o, out->len, g.opt_off + OH_CHECKSUM));
+    pe_put32(oh + OH_CHECKSUM, pe_write_checksum(o, out->len, g.opt_off + OH_CHECKSUM));
     e = RW_OK;
 done:
     if (e)

@@ -86,7 +86,7 @@ static enum rw_err add_stub(struct ow *w, const struct rw_stub *s, uint32_t *sym
     if (!c->has_frame)
         return RW_OK;
 
-    uint8_t ui[4 + 2 * 256];
+    uint8_t ui[STUB_WIN64_UNWIND_MAX];
     size_t uilen = 0;
     enum stub_err se = stub_win64_unwind_info(c, ui, sizeof ui, &uilen);
     if (se != STUB_OK)
@@ -103,9 +103,9 @@ static enum rw_err add_stub(struct ow *w, const struct rw_stub *s, uint32_t *sym
         return e;
     /* RUNTIME_FUNCTION {Begin, End, UnwindData}: ADDR32NB, addends in the fields */
     uint8_t rf[12], rel[30];
-    ow_put32(rf, c->frame_start);
-    ow_put32(rf + 4, len);
-    ow_put32(rf + 8, 0);
+    pe_put32(rf, c->frame_start);
+    pe_put32(rf + 4, len);
+    pe_put32(rf + 8, 0);
     ow_reloc_rec(rel, 0, text_sym, PE_REL_AMD64_ADDR32NB);
     ow_reloc_rec(rel + 10, 4, text_sym, PE_REL_AMD64_ADDR32NB);
     ow_reloc_rec(rel + 20, 8, xdata_sym, PE_REL_AMD64_ADDR32NB);
@@ -201,7 +201,7 @@ static void fix_old_string_refs(struct ow *w, uint8_t *o, uint64_t symptr)
         uint8_t *r = o + symptr + (size_t)i * st->symsz;
         uint32_t off = pe_u32(r + 4);
         if (pe_u32(r) == 0 && off >= 4 && off < st->strtab_size)
-            ow_put32(r + 4, off + w->str_shift);
+            pe_put32(r + 4, off + w->str_shift);
         i += r[st->symsz - 1]; /* auxiliary records hold no string offsets */
     }
     for (uint32_t i = 0; i < st->nsec; i++) {
@@ -273,8 +273,8 @@ static enum rw_err patch_sites(struct ow *w, uint8_t *o, const uint32_t *stub_sy
         /* the field stays 0: REL32 to the stub's first byte is S + 0 - (P + 4) */
         memcpy(o + raw + w->delta + s->offset, bytes, s->length);
         uint8_t *rec = o + roff + w->delta;
-        ow_put32(rec + 4, stub_sym[s->stub]);
-        ow_put16(rec + 8, PE_REL_AMD64_REL32);
+        pe_put32(rec + 4, stub_sym[s->stub]);
+        pe_put16(rec + 8, PE_REL_AMD64_REL32);
     }
     return RW_OK;
 }
@@ -295,7 +295,7 @@ enum rw_err pe_write_object(const struct rw_image *img, const struct rw_plan *pl
     size_t map_len = 0;
 
     if (img->machine != RW_MACH_X86_64) {
-        e = rw_fail(d, RW_E_UNSUPPORTED, "rewriting %s COFF objects is not implemented yet",
+        e = rw_fail(d, RW_E_UNSUPPORTED, "rewriting %s COFF objects is not supported (no Windows arm64 stubs)",
                     pe_machine_name(w.st->machine));
         goto done;
     }
@@ -347,7 +347,7 @@ enum rw_err pe_write_object(const struct rw_image *img, const struct rw_plan *pl
     /* The string table's size field, then the layout's end. */
     if (w.prepend && (e = move_old_strings(&w)))
         goto done;
-    ow_put32(w.strs.data, (uint32_t)w.strs.len);
+    pe_put32(w.strs.data, (uint32_t)w.strs.len);
     uint64_t symptr = (w.data_base + w.data.len + 3) & ~(uint64_t)3;
     uint64_t nsyms = w.st->nsyms + w.syms.len / w.st->symsz;
     uint64_t total = symptr + nsyms * w.st->symsz + w.strs.len;
@@ -375,17 +375,17 @@ enum rw_err pe_write_object(const struct rw_image *img, const struct rw_plan *pl
         for (unsigned k = 20; k <= 28; k += 4) {
             uint32_t p = pe_u32(h + k);
             if (p >= w.old_shend)
-                ow_put32(h + k, (uint32_t)(p + w.delta));
+                pe_put32(h + k, (uint32_t)(p + w.delta));
         }
     }
     if (w.st->bigobj) {
-        ow_put32(o + 44, w.st->nsec + w.nnew);
-        ow_put32(o + 48, (uint32_t)symptr);
-        ow_put32(o + 52, (uint32_t)nsyms);
+        pe_put32(o + 44, w.st->nsec + w.nnew);
+        pe_put32(o + 48, (uint32_t)symptr);
+        pe_put32(o + 52, (uint32_t)nsyms);
     } else {
-        ow_put16(o + 2, w.st->nsec + w.nnew);
-        ow_put32(o + 8, (uint32_t)symptr);
-        ow_put32(o + 12, (uint32_t)nsyms);
+        pe_put16(o + 2, w.st->nsec + w.nnew);
+        pe_put32(o + 8, (uint32_t)symptr);
+        pe_put32(o + 12, (uint32_t)nsyms);
     }
     if (w.prepend)
         fix_old_string_refs(&w, o, symptr);

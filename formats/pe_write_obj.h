@@ -40,8 +40,6 @@ struct ow {
 };
 
 enum rw_err ow_oom(struct ow *w);
-void ow_put16(uint8_t *p, uint32_t v);
-void ow_put32(uint8_t *p, uint32_t v);
 /* A name in the string table; *off is its offset. */
 enum rw_err ow_add_string(struct ow *w, const char *s, uint32_t *off);
 /* New raw data at an alignment; *off is its output file offset. */

@@ -10,18 +10,6 @@ enum rw_err ow_oom(struct ow *w)
     return rw_fail(w->d, RW_E_NOMEM, "out of memory");
 }
 
-void ow_put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-void ow_put32(uint8_t *p, uint32_t v)
-{
-    ow_put16(p, v);
-    ow_put16(p + 2, v >> 16);
-}
-
 /* JamCRC of the section's contents, as LLVM puts in COMDAT aux records
  * (only IMAGE_COMDAT_SELECT_EXACT_MATCH reads it). */
 static uint32_t jamcrc(const uint8_t *p, size_t n)
@@ -121,11 +109,11 @@ enum rw_err ow_add_section(struct ow *w, const char *name, uint32_t ch, uint32_t
                            name, off);
         ow_name_ref(h, off);
     }
-    ow_put32(h + 16, rawsz);
-    ow_put32(h + 20, rawptr);
-    ow_put32(h + 24, relptr);
-    ow_put16(h + 32, nrel);
-    ow_put32(h + 36, ch);
+    pe_put32(h + 16, rawsz);
+    pe_put32(h + 20, rawptr);
+    pe_put32(h + 24, relptr);
+    pe_put16(h + 32, nrel);
+    pe_put32(h + 36, ch);
     *num = w->st->nsec + 1 + (uint32_t)(w->shdrs.len / 40);
     return rw_buf_append(&w->shdrs, h, sizeof h) ? ow_oom(w) : RW_OK;
 }
@@ -143,17 +131,17 @@ enum rw_err ow_add_symbol(struct ow *w, const char *name, uint32_t value, uint32
         enum rw_err e = ow_add_string(w, name, &off);
         if (e)
             return e;
-        ow_put32(r + 4, off);
+        pe_put32(r + 4, off);
     }
-    ow_put32(r + 8, value);
+    pe_put32(r + 8, value);
     if (w->st->bigobj) {
-        ow_put32(r + 12, secnum);
-        ow_put16(r + 16, type);
+        pe_put32(r + 12, secnum);
+        pe_put16(r + 16, type);
         r[18] = sclass;
         r[19] = naux;
     } else {
-        ow_put16(r + 12, secnum);
-        ow_put16(r + 14, type);
+        pe_put16(r + 12, secnum);
+        pe_put16(r + 14, type);
         r[16] = sclass;
         r[17] = naux;
     }
@@ -174,9 +162,9 @@ enum rw_err ow_add_section_symbol(struct ow *w, const char *name, uint32_t secnu
     if (e)
         return e;
     uint8_t a[20] = {0};
-    ow_put32(a, len);
-    ow_put16(a + 4, nrel);
-    ow_put32(a + 8, jamcrc(bytes, len));
+    pe_put32(a, len);
+    pe_put16(a + 4, nrel);
+    pe_put32(a + 8, jamcrc(bytes, len));
     a[14] = selection; /* Number (the associated section) stays 0 */
     return rw_buf_append(&w->syms, a, w->st->symsz) ? ow_oom(w) : RW_OK;
 }
@@ -184,8 +172,8 @@ enum rw_err ow_add_section_symbol(struct ow *w, const char *name, uint32_t secnu
 /* A 10-byte relocation record. */
 void ow_reloc_rec(uint8_t *r, uint32_t va, uint32_t sym, uint16_t type)
 {
-    ow_put32(r, va);
-    ow_put32(r + 4, sym);
-    ow_put16(r + 8, type);
+    pe_put32(r, va);
+    pe_put32(r + 4, sym);
+    pe_put16(r + 8, type);
 }
 

@@ -24,14 +24,6 @@
 #define COR20_MNH_OFF 64u           /* IMAGE_COR20_HEADER.ManagedNativeHeader */
 #define COR20_MIN_SIZE 72u
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static enum rw_err pad_to(struct rw_buf *add, size_t base, size_t align, struct rw_diag *d)
 {
     static const uint8_t zero[8];
@@ -159,7 +151,7 @@ static enum rw_err r2r_rewrite(const struct rw_image *img, const uint8_t *stub_r
     }
     uint32_t rf_size = (uint32_t)(nrf * esz);
     uint8_t sentinel[4];
-    put32(sentinel, R2R_RF_SENTINEL);
+    pe_put32(sentinel, R2R_RF_SENTINEL);
     if (rw_buf_append(add, sentinel, 4) || (e = pad_to(add, base, 8, d)))
         return e ? e : rw_fail(d, RW_E_NOMEM, "out of memory");
 
@@ -174,7 +166,7 @@ static enum rw_err r2r_rewrite(const struct rw_image *img, const uint8_t *stub_r
     uint32_t nsec = r->nsections + 1;
     uint8_t hdr[16];
     memcpy(hdr, h, 16);
-    put32(hdr + 12, nsec);
+    pe_put32(hdr + 12, nsec);
     if (rw_buf_append(add, hdr, 16))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     int rf_done = 0, map_done = 0;
@@ -182,7 +174,7 @@ static enum rw_err r2r_rewrite(const struct rw_image *img, const uint8_t *stub_r
         uint32_t type = i < r->nsections ? r->sec[i].type : UINT32_MAX;
         uint8_t ent[12];
         if (!map_done && type > R2R_SEC_CALLIRW_MAP) {
-            put32(ent, R2R_SEC_CALLIRW_MAP), put32(ent + 4, map_rva), put32(ent + 8, (uint32_t)map_len);
+            pe_put32(ent, R2R_SEC_CALLIRW_MAP), pe_put32(ent + 4, map_rva), pe_put32(ent + 8, (uint32_t)map_len);
             if (rw_buf_append(add, ent, 12))
                 return rw_fail(d, RW_E_NOMEM, "out of memory");
             map_done = 1;
@@ -191,7 +183,7 @@ static enum rw_err r2r_rewrite(const struct rw_image *img, const uint8_t *stub_r
             break;
         memcpy(ent, h + 16 + 12 * (size_t)i, 12);
         if (type == R2R_SEC_RUNTIME_FUNCTIONS && !rf_done) { /* the first one: the runtime's */
-            put32(ent + 4, rf_rva), put32(ent + 8, rf_size);
+            pe_put32(ent + 4, rf_rva), pe_put32(ent + 8, rf_size);
             rf_done = 1;
         }
         if (rw_buf_append(add, ent, 12))
@@ -203,8 +195,8 @@ static enum rw_err r2r_rewrite(const struct rw_image *img, const uint8_t *stub_r
 
     /* the only edit: ManagedNativeHeader {RVA, Size} in the CLI header */
     uint8_t mnh[8];
-    put32(mnh, hdr_rva);
-    put32(mnh + 4, hdr_size);
+    pe_put32(mnh, hdr_rva);
+    pe_put32(mnh + 4, hdr_size);
     return pe_edits_push(edits, st->dir_rva[PE_DIR_CLR] + COR20_MNH_OFF, mnh, 8, d);
 }
 

@@ -157,8 +157,9 @@ void stub_code_free(struct stub_code *code);
  * else is STUB_E_ENCODE.
  *
  * Writes *len bytes to out (up to cap); STUB_E_NOMEM when cap is too small,
- * with *len the size needed (at most 4 + 2 * 256 bytes). STUB_E_ABI for a
+ * with *len the size needed (at most STUB_WIN64_UNWIND_MAX bytes). STUB_E_ABI for a
  * stub of another ABI, STUB_E_ARG for null arguments. Pure: no allocation. */
+#define STUB_WIN64_UNWIND_MAX (4 + 2 * 256)
 enum stub_err stub_win64_unwind_info(const struct stub_code *code, uint8_t *out, size_t cap,
                                      size_t *len);
 
