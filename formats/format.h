@@ -22,7 +22,7 @@ struct rw_cave {
 
 struct rw_format_ops {
     const char *name; /* "ELF", "PE/COFF", "Mach-O" */
-    const char *map_section; /* the section holding the rewrite map */
+    const char *map_section; /* the section holding the rewrite map (model name) */
     /* Is this the back-end for these bytes? (magic numbers only) */
     int (*probe)(const uint8_t *data, size_t size);
     /* Fill the model from img->data/size; every offset bounds-checked. */
@@ -58,11 +58,46 @@ struct rw_format_ops {
     /* Optional: format-specific facts for `inspect` (e.g. a ReadyToRun
      * header), as text or as one JSON object. NULL when there are none. */
     void (*describe)(const struct rw_image *img, FILE *out, int json);
+    /* Optional: the model section holding the rewrite map, or RW_NONE, when
+     * one name (map_section) does not say it (Mach-O: objects and linked
+     * images keep it in differently named sections). NULL: map_section. */
+    uint32_t (*find_map)(const struct rw_image *img);
     void (*close)(struct rw_image *img);
 };
 
 extern const struct rw_format_ops rw_elf_ops;
 extern const struct rw_format_ops rw_pe_ops;
+extern const struct rw_format_ops rw_macho_ops;
+
+/* A container of several images (a Mach-O fat file): the driver splits it
+ * into slices, opens, scans and rewrites each slice as an image of its own
+ * (rw_image_open_mem), and joins the results. */
+struct rw_slice {
+    uint64_t offset, size; /* the slice's bytes in the container */
+    uint32_t align;        /* log2 of its alignment in the container */
+    char name[24];         /* for messages: "x86_64", "arm64", "cpu 0x...", ... */
+};
+struct rw_container_ops {
+    const char *name; /* "Mach-O fat" */
+    /* Is this a container (magic and a plausible header only)? */
+    int (*probe)(const uint8_t *data, size_t size);
+    /* The slices, every one checked to lie inside [0, size) and not to
+     * overlap another; *slices is heap (free). */
+    enum rw_err (*split)(const uint8_t *data, size_t size, struct rw_slice **slices, size_t *n,
+                         struct rw_diag *d);
+    /* A new container: slice i is outs[i] when outs[i].data is not NULL, else
+     * its original bytes; every slice at its alignment, the header updated. */
+    enum rw_err (*join)(const uint8_t *data, size_t size, const struct rw_slice *slices,
+                        size_t n, const struct rw_buf *outs, struct rw_buf *out,
+                        struct rw_diag *d);
+};
+extern const struct rw_container_ops rw_macho_fat_ops;
+
+/* Open a memory image (a container's slice): like rw_image_open, but the
+ * bytes belong to the caller (they must outlive the image); label names the
+ * image in messages (e.g. "lib.dylib[arm64]"). */
+enum rw_err rw_image_open_mem(struct rw_image *img, const char *label, const uint8_t *data,
+                              size_t size, const char *helper_name, struct rw_diag *d);
 
 /* Open a file image: read it, pick the back-end by probing, fill the model.
  * helper_name: the helper's C name (NULL: GenericPInvokeCalliHelper). */
