@@ -51,6 +51,8 @@ include tests/elf_a64/rules.mk
 include tests/unwind/rules.mk
 include tests/rewrite/rules.mk
 include tests/far/rules.mk
+# Mach-O (issue 6): one directory per part, each with its own rules.mk
+include $(sort $(wildcard tests/macho_*/rules.mk))
 
 .PHONY: all deps check demo clean
 all: $(ALL_TARGETS)

@@ -345,4 +345,21 @@ enum rw_err macho_sign_write(uint8_t *file, size_t file_size, uint32_t sig_off,
                              uint32_t sig_size, const struct macho_sig_info *like,
                              struct rw_diag *d);
 
+/* macho_unwind.c: __TEXT,__unwind_info (version 1), rebuilt with entries
+ * added. old: the existing section's bytes (NULL, 0: none), laid out for an
+ * image whose __TEXT starts at image_base (function offsets in the table are
+ * relative to it). adds: functions to add (offset from image_base, its
+ * 32-bit compact encoding), sorted by offset, each above every function the
+ * old table covers; end: the offset just past the last added function (the
+ * sentinel). Every existing entry (encoding, personality, LSDA) is kept.
+ * out receives the new section's bytes. RW_E_CORRUPT for a malformed old
+ * table, RW_E_UNSUPPORTED for what it does not handle (with one line). */
+struct macho_unwind_add {
+    uint32_t func_off;
+    uint32_t encoding;
+};
+enum rw_err macho_unwind_rebuild(const uint8_t *old, size_t old_size,
+                                 const struct macho_unwind_add *adds, size_t nadd, uint32_t end,
+                                 struct rw_buf *out, struct rw_diag *d);
+
 #endif

@@ -132,6 +132,7 @@ enum rw_err rw_image_normalize(struct rw_image *img, struct rw_diag *d)
 static const struct rw_format_ops *const backends[] = {
     &rw_elf_ops,
     &rw_pe_ops,
+    &rw_macho_ops,
 };
 
 enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *helper_name,
