@@ -93,6 +93,12 @@ struct rw_container_ops {
 };
 extern const struct rw_container_ops rw_macho_fat_ops;
 
+/* Map a whole file read-only (rw_file_unmap undoes it); and the container
+ * back-end that claims these bytes, or NULL for a single image. */
+enum rw_err rw_file_map(const char *path, const uint8_t **data, size_t *size, struct rw_diag *d);
+void rw_file_unmap(const uint8_t *data, size_t size);
+const struct rw_container_ops *rw_container_probe(const uint8_t *data, size_t size);
+
 /* Open a memory image (a container's slice): like rw_image_open, but the
  * bytes belong to the caller (they must outlive the image); label names the
  * image in messages (e.g. "lib.dylib[arm64]"). */

@@ -3,6 +3,7 @@
 #ifndef CALLIRW_CMD_COMMON_H
 #define CALLIRW_CMD_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "image.h"
@@ -17,5 +18,11 @@ int rw_exit_for_output(enum rw_err e);
 void rw_describe_loc(const struct rw_image *img, uint32_t sec, uint64_t off, char *buf,
                      size_t cap);
 
+/* scan one image (a file's bytes or a container's slice, named label) and
+ * print the table or the JSON object to out; the scan command's exit code
+ * (0 sites, 1 none, 2 bad input, 3 internal), errors on stderr.
+ * helper_rva: UINT64_MAX for none. */
+int rw_scan_print(const char *label, const uint8_t *data, size_t size, const char *helper,
+                  uint64_t helper_rva, int json, FILE *out);
 
 #endif

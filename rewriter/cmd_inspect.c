@@ -3,6 +3,7 @@
  * image that was not rewritten, say so and show what `scan` finds. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -155,6 +156,78 @@ static int same_map(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen
     return 1;
 }
 
+static int inspect_one(const char *path, const uint8_t *data, size_t size, const char *helper,
+                       int json, int disasm)
+{
+    struct rw_image img;
+    struct rw_diag d = {0};
+    enum rw_err e = rw_image_open_mem(&img, path, data, size, helper, &d);
+    if (e) {
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path, d.msg);
+        return rw_exit_for_input(e);
+    }
+    const struct rw_section *ms = NULL;
+    if (img.ops->find_map) {
+        uint32_t i = img.ops->find_map(&img);
+        ms = i < img.nsec ? &img.sec[i] : NULL;
+    } else {
+        for (uint32_t i = 0; i < img.nsec; i++)
+            if (img.sec[i].name && !strcmp(img.sec[i].name, img.ops->map_section))
+                ms = &img.sec[i];
+    }
+    const uint8_t *map = ms ? ms->data : NULL;
+    size_t map_size = ms ? ms->size : 0;
+    /* A rewritten ReadyToRun image also carries the map as its ReadyToRun
+     * section 0xCA110001 (docs/r2r.md): found there when there is no map
+     * section; when both exist they must hold the same map (the PE
+     * section's size may be padded with zeros). */
+    const uint8_t *rmap;
+    uint32_t rsize;
+    int has_r2r_map = pe_r2r_map(&img, &rmap, &rsize);
+    if (has_r2r_map < 0 || (has_r2r_map > 0 && map && !same_map(map, map_size, rmap, rsize))) {
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path,
+                has_r2r_map < 0 ? "ReadyToRun rewrite map section (0xCA110001) is empty or outside the image"
+                                : "the rewrite map section and the ReadyToRun map section (0xCA110001) differ");
+        rw_image_close(&img);
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    if (has_r2r_map > 0 && !map) {
+        map = rmap;
+        map_size = rsize;
+    }
+    if (!ms && !map) {
+        if (!json) {
+            if (img.ops->describe) { /* e.g. the ReadyToRun header */
+                img.ops->describe(&img, stdout, 0);
+                printf("\n");
+            }
+            printf("%s: not rewritten by callirw (no %s section); what scan finds:\n\n", path,
+                   img.ops->map_section);
+        }
+        rw_image_close(&img);
+        int rc = rw_scan_print(path, data, size, helper, UINT64_MAX, json, stdout);
+        return rc == CALLIRW_EXIT_BAD_INPUT || rc == CALLIRW_EXIT_INTERNAL ? rc : CALLIRW_EXIT_NOTHING;
+    }
+    struct rw_map m;
+    if (!map || (e = rw_map_decode(map, map_size, &m, &d))) {
+        fprintf(stderr, "callirw: inspect: %s: %s\n", path, map ? d.msg : "rewrite map has no data");
+        rw_image_close(&img);
+        return CALLIRW_EXIT_BAD_INPUT;
+    }
+    if (json) {
+        print_json(&img, &m);
+    } else {
+        print_text(&img, &m, disasm);
+        if (img.ops->describe) {
+            printf("\n");
+            img.ops->describe(&img, stdout, 0);
+        }
+    }
+    rw_map_free(&m);
+    rw_image_close(&img);
+    return CALLIRW_EXIT_OK;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -186,66 +259,49 @@ int cmd_inspect(int argc, char **argv)
         return CALLIRW_EXIT_BAD_INPUT;
     }
     const char *path = argv[optind];
-    struct rw_image img;
     struct rw_diag d = {0};
-    enum rw_err e = rw_image_open(&img, path, helper, &d);
+    const uint8_t *data;
+    size_t size;
+    enum rw_err e = rw_file_map(path, &data, &size, &d);
     if (e) {
         fprintf(stderr, "callirw: inspect: %s: %s\n", path, d.msg);
         return rw_exit_for_input(e);
     }
-    const struct rw_section *ms = NULL;
-    for (uint32_t i = 0; i < img.nsec; i++)
-        if (img.sec[i].name && !strcmp(img.sec[i].name, img.ops->map_section))
-            ms = &img.sec[i];
-    const uint8_t *map = ms ? ms->data : NULL;
-    size_t map_size = ms ? ms->size : 0;
-    /* A rewritten ReadyToRun image also carries the map as its ReadyToRun
-     * section 0xCA110001 (docs/r2r.md): found there when there is no map
-     * section; when both exist they must hold the same map (the PE
-     * section's size may be padded with zeros). */
-    const uint8_t *rmap;
-    uint32_t rsize;
-    int has_r2r_map = pe_r2r_map(&img, &rmap, &rsize);
-    if (has_r2r_map < 0 || (has_r2r_map > 0 && map && !same_map(map, map_size, rmap, rsize))) {
-        fprintf(stderr, "callirw: inspect: %s: %s\n", path,
-                has_r2r_map < 0 ? "ReadyToRun rewrite map section (0xCA110001) is empty or outside the image"
-                                : "the rewrite map section and the ReadyToRun map section (0xCA110001) differ");
-        rw_image_close(&img);
-        return CALLIRW_EXIT_BAD_INPUT;
-    }
-    if (has_r2r_map > 0 && !map) {
-        map = rmap;
-        map_size = rsize;
-    }
-    if (!ms && !map) {
-        if (!json) {
-            if (img.ops->describe) { /* e.g. the ReadyToRun header */
-                img.ops->describe(&img, stdout, 0);
-                printf("\n");
-            }
-            printf("%s: not rewritten by callirw (no %s section); what scan finds:\n\n", path,
-                   img.ops->map_section);
-        }
-        rw_image_close(&img);
-        int rc = cmd_scan(argc, argv);
-        return rc == CALLIRW_EXIT_BAD_INPUT || rc == CALLIRW_EXIT_INTERNAL ? rc : CALLIRW_EXIT_NOTHING;
-    }
-    struct rw_map m;
-    if (!map || (e = rw_map_decode(map, map_size, &m, &d))) {
-        fprintf(stderr, "callirw: inspect: %s: %s\n", path, map ? d.msg : "rewrite map has no data");
-        rw_image_close(&img);
-        return CALLIRW_EXIT_BAD_INPUT;
-    }
-    if (json) {
-        print_json(&img, &m);
+    int rc;
+    const struct rw_container_ops *co = rw_container_probe(data, size);
+    if (!co) {
+        rc = inspect_one(path, data, size, helper, json, disasm);
     } else {
-        print_text(&img, &m, disasm);
-        if (img.ops->describe) {
-            printf("\n");
-            img.ops->describe(&img, stdout, 0);
+        /* a fat file: every slice in turn ("PATH[arch]"); JSON: an array */
+        struct rw_slice *sl = NULL;
+        size_t n = 0;
+        if ((e = co->split(data, size, &sl, &n, &d))) {
+            fprintf(stderr, "callirw: inspect: %s: %s\n", path, d.msg);
+            rw_file_unmap(data, size);
+            return rw_exit_for_input(e);
         }
+        rc = CALLIRW_EXIT_NOTHING;
+        int bad = 0;
+        if (json)
+            printf("[\n");
+        for (size_t i = 0; i < n; i++) {
+            char label[4096];
+            snprintf(label, sizeof label, "%s[%s]", path, sl[i].name);
+            if (i)
+                printf(json ? ",\n" : "\n");
+            int r = inspect_one(label, data + sl[i].offset, (size_t)sl[i].size, helper, json,
+                                disasm);
+            if (r == CALLIRW_EXIT_OK)
+                rc = CALLIRW_EXIT_OK;
+            else if (r != CALLIRW_EXIT_NOTHING && r > bad)
+                bad = r;
+        }
+        if (json)
+            printf("]\n");
+        free(sl);
+        if (bad)
+            rc = bad;
     }
-    rw_map_free(&m);
-    rw_image_close(&img);
-    return CALLIRW_EXIT_OK;
+    rw_file_unmap(data, size);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "cmd_common.h"
 #include "format.h"
@@ -63,6 +64,141 @@ static void print_plan(const struct rw_image *img, const struct rw_plan *plan)
     print_sites(img, plan);
 }
 
+struct rw_rewrite_opts {
+    const char *helper;
+    uint64_t helper_rva; /* UINT64_MAX: none */
+    int dry;
+};
+
+/* One image (a whole file or a container's slice; label names it): open,
+ * scan, plan and, unless a dry run, write the new bytes to *buf. Returns
+ * CALLIRW_EXIT_OK (rewritten, or would be), CALLIRW_EXIT_NOTHING, or an
+ * error exit code, having printed its one line. When rewritten, summary
+ * says so ("callirw: LABEL: rewrote ...") for the caller to print once the
+ * output exists. */
+static int rewrite_one(const char *label, const uint8_t *data, size_t size,
+                       const struct rw_rewrite_opts *o, struct rw_buf *buf, char *summary,
+                       size_t cap)
+{
+    struct rw_image img;
+    struct rw_diag d = {0};
+    struct rw_scan scan = {0};
+    struct rw_plan plan = {0};
+    int rc;
+    enum rw_err e = rw_image_open_mem(&img, label, data, size, o->helper, &d);
+    if (!e && o->helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, o->helper_rva, &d)))
+        rw_image_close(&img);
+    if (e) {
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", label, d.msg);
+        return rw_exit_for_input(e);
+    }
+    if (img.rewritten) {
+        printf("callirw: %s already carries a rewrite map: nothing to do\n", label);
+        rc = CALLIRW_EXIT_NOTHING;
+        goto done;
+    }
+    if ((e = rw_scan_image(&img, &scan, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", label, d.msg);
+        rc = rw_exit_for_input(e);
+        goto done;
+    }
+    if (scan.nok == 0) {
+        printf("callirw: %s: no rewritable site (%zu found, all left as they are): nothing to do\n",
+               label, scan.nsites);
+        rc = CALLIRW_EXIT_NOTHING;
+        goto done;
+    }
+    if ((e = rw_plan_build(&img, &scan, &plan, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", label, d.msg);
+        rc = rw_exit_for_output(e);
+        goto done;
+    }
+    if (scan.nok == 0) { /* the plan left every site (out of reach) */
+        print_sites(&img, &plan);
+        printf("callirw: %s: no site can reach the stubs (%zu found, all left as they are): "
+               "nothing to do\n", label, scan.nsites);
+        rc = CALLIRW_EXIT_NOTHING;
+        goto done;
+    }
+    if (o->dry) {
+        print_plan(&img, &plan);
+        printf("callirw: %s: would rewrite %zu site%s (%zu left) with %zu stub%s (dry run: nothing written)\n",
+               label, scan.nok, scan.nok == 1 ? "" : "s", scan.nsites - scan.nok, plan.nstubs,
+               plan.nstubs == 1 ? "" : "s");
+        rc = CALLIRW_EXIT_OK;
+        goto done;
+    }
+    if ((e = img.ops->write(&img, &plan, buf, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", label, d.msg);
+        rc = rw_exit_for_output(e);
+        goto done;
+    }
+    snprintf(summary, cap, "callirw: %s: rewrote %zu site%s (%zu left), %zu stub%s", label, scan.nok,
+           scan.nok == 1 ? "" : "s", scan.nsites - scan.nok, plan.nstubs,
+           plan.nstubs == 1 ? "" : "s");
+    rc = CALLIRW_EXIT_OK;
+done:
+    rw_plan_free(&plan);
+    rw_scan_free(&scan);
+    rw_image_close(&img);
+    return rc;
+}
+
+/* A container (fat file): every slice on its own; any error fails the
+ * whole file (nothing written); rewritten when at least one slice was. */
+static int rewrite_container(const struct rw_container_ops *co, const char *path,
+                             const uint8_t *data, size_t size, const struct rw_rewrite_opts *o,
+                             struct rw_buf *out)
+{
+    struct rw_diag d = {0};
+    struct rw_slice *sl = NULL;
+    size_t n = 0;
+    enum rw_err e = co->split(data, size, &sl, &n, &d);
+    if (e) {
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", path, d.msg);
+        return rw_exit_for_input(e);
+    }
+    struct rw_buf *outs = calloc(n ? n : 1, sizeof *outs);
+    if (!outs) {
+        free(sl);
+        fprintf(stderr, "callirw: rewrite: %s: out of memory\n", path);
+        return CALLIRW_EXIT_INTERNAL;
+    }
+    int rc = CALLIRW_EXIT_NOTHING;
+    size_t done_n = 0;
+    for (size_t i = 0; i < n; i++) {
+        char label[4096];
+        snprintf(label, sizeof label, "%s[%s]", path, sl[i].name);
+        char summary[4352] = "";
+        int r = rewrite_one(label, data + sl[i].offset, (size_t)sl[i].size, o, &outs[i], summary,
+                            sizeof summary);
+        if (summary[0])
+            printf("%s\n", summary);
+        if (r == CALLIRW_EXIT_OK) {
+            done_n++;
+            rc = CALLIRW_EXIT_OK;
+        } else if (r != CALLIRW_EXIT_NOTHING) {
+            rc = r;
+            goto out;
+        }
+    }
+    if (rc == CALLIRW_EXIT_OK && !o->dry && (e = co->join(data, size, sl, n, outs, out, &d))) {
+        fprintf(stderr, "callirw: rewrite: %s: %s\n", path, d.msg);
+        rc = rw_exit_for_output(e);
+        goto out;
+    }
+    if (rc == CALLIRW_EXIT_NOTHING)
+        printf("callirw: %s: no slice of the %s file to rewrite: nothing to do\n", path, co->name);
+    else
+        printf("callirw: %s: %zu of %zu slice%s rewritten\n", path, done_n, n, n == 1 ? "" : "s");
+out:
+    for (size_t i = 0; i < n; i++)
+        rw_buf_free(&outs[i]);
+    free(outs);
+    free(sl);
+    return rc;
+}
+
 int cmd_rewrite(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -109,75 +245,36 @@ int cmd_rewrite(int argc, char **argv)
     if (inplace)
         out = in;
 
-    struct rw_image img;
     struct rw_diag d = {0};
-    struct rw_scan scan = {0};
-    struct rw_plan plan = {0};
-    struct rw_buf buf = {0};
-    int rc;
-    enum rw_err e = rw_image_open(&img, in, helper, &d);
-    if (!e && helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, helper_rva, &d)))
-        rw_image_close(&img);
+    const uint8_t *data;
+    size_t size;
+    enum rw_err e = rw_file_map(in, &data, &size, &d);
     if (e) {
         fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
         return rw_exit_for_input(e);
     }
-    if (img.rewritten) {
-        printf("callirw: %s already carries a rewrite map: nothing to do\n", in);
-        rc = CALLIRW_EXIT_NOTHING;
-        goto done;
+    const struct rw_rewrite_opts o = {helper, helper_rva, dry};
+    struct rw_buf buf = {0};
+    int rc;
+    const struct rw_container_ops *co = rw_container_probe(data, size);
+    char summary[4352] = "";
+    if (!co)
+        rc = rewrite_one(in, data, size, &o, &buf, summary, sizeof summary);
+    else
+        rc = rewrite_container(co, in, data, size, &o, &buf);
+    if (rc == CALLIRW_EXIT_OK && !dry) {
+        struct stat st;
+        mode_t mode = stat(in, &st) == 0 ? st.st_mode : 0755;
+        if ((e = rw_write_atomic(out, buf.data, buf.len, mode, &d))) {
+            fprintf(stderr, "callirw: rewrite: %s\n", d.msg); /* names the output */
+            rc = CALLIRW_EXIT_INTERNAL;
+        } else if (co) {
+            printf("callirw: %s: -> %s\n", in, out);
+        } else {
+            printf("%s -> %s\n", summary, out);
+        }
     }
-    if ((e = rw_scan_image(&img, &scan, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
-        rc = rw_exit_for_input(e);
-        goto done;
-    }
-    if (scan.nok == 0) {
-        printf("callirw: %s: no rewritable site (%zu found, all left as they are): nothing to do\n",
-               in, scan.nsites);
-        rc = CALLIRW_EXIT_NOTHING;
-        goto done;
-    }
-    if ((e = rw_plan_build(&img, &scan, &plan, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
-        rc = rw_exit_for_output(e);
-        goto done;
-    }
-    if (scan.nok == 0) { /* the plan left every site (out of reach) */
-        print_sites(&img, &plan);
-        printf("callirw: %s: no site can reach the stubs (%zu found, all left as they are): "
-               "nothing to do\n", in, scan.nsites);
-        rc = CALLIRW_EXIT_NOTHING;
-        goto done;
-    }
-    if (dry) {
-        print_plan(&img, &plan);
-        printf("callirw: %s: would rewrite %zu site%s (%zu left) with %zu stub%s (dry run: nothing written)\n",
-               in, scan.nok, scan.nok == 1 ? "" : "s", scan.nsites - scan.nok, plan.nstubs,
-               plan.nstubs == 1 ? "" : "s");
-        rc = CALLIRW_EXIT_OK;
-        goto done;
-    }
-    if ((e = img.ops->write(&img, &plan, &buf, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s: %s\n", in, d.msg);
-        rc = rw_exit_for_output(e);
-        goto done;
-    }
-    struct stat st;
-    mode_t mode = stat(in, &st) == 0 ? st.st_mode : 0755;
-    if ((e = rw_write_atomic(out, buf.data, buf.len, mode, &d))) {
-        fprintf(stderr, "callirw: rewrite: %s\n", d.msg); /* names the output */
-        rc = CALLIRW_EXIT_INTERNAL;
-        goto done;
-    }
-    printf("callirw: %s: rewrote %zu site%s (%zu left), %zu stub%s -> %s\n", in, scan.nok,
-           scan.nok == 1 ? "" : "s", scan.nsites - scan.nok, plan.nstubs,
-           plan.nstubs == 1 ? "" : "s", out);
-    rc = CALLIRW_EXIT_OK;
-done:
     rw_buf_free(&buf);
-    rw_plan_free(&plan);
-    rw_scan_free(&scan);
-    rw_image_close(&img);
+    rw_file_unmap(data, size);
     return rc;
 }

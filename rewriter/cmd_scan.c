@@ -228,6 +228,101 @@ static void print_json(const struct rw_image *img, const struct rw_scan *sc, FIL
             sc->nsites ? "\n  " : "", sc->nsites, sc->nok, sc->nsites - sc->nok);
 }
 
+int rw_scan_print(const char *label, const uint8_t *data, size_t size, const char *helper,
+                  uint64_t helper_rva, int json, FILE *out)
+{
+    struct rw_image img;
+    struct rw_diag d = {0};
+    enum rw_err e = rw_image_open_mem(&img, label, data, size, helper, &d);
+    if (!e && helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, helper_rva, &d)))
+        rw_image_close(&img);
+    if (e) {
+        fprintf(stderr, "callirw: scan: %s: %s\n", label, d.msg[0] ? d.msg : rw_strerror(e));
+        return rw_exit_for_input(e);
+    }
+    struct rw_scan sc;
+    e = rw_scan_image(&img, &sc, &d);
+    if (e) {
+        fprintf(stderr, "callirw: scan: %s: %s\n", label, d.msg[0] ? d.msg : rw_strerror(e));
+        rw_image_close(&img);
+        return rw_exit_for_input(e);
+    }
+    if (json)
+        print_json(&img, &sc, out);
+    else
+        print_text(&img, &sc, out);
+    int rc = sc.nsites ? CALLIRW_EXIT_OK : CALLIRW_EXIT_NOTHING;
+    rw_scan_free(&sc);
+    rw_image_close(&img);
+    return rc;
+}
+
+/* A container (fat file): every slice as an image "PATH[arch]"; text: one
+ * table after another; JSON: {"image", "format", "slices": [one scan object
+ * per slice, or {"slice", "error"} for a slice that could not be read]}.
+ * Exit: the worst of the slices' (an unreadable slice is bad input), else 0
+ * when any slice has a site. */
+static int scan_container(const struct rw_container_ops *co, const char *path,
+                          const uint8_t *data, size_t size, const char *helper,
+                          uint64_t helper_rva, int json)
+{
+    struct rw_diag d = {0};
+    struct rw_slice *sl = NULL;
+    size_t n = 0;
+    enum rw_err e = co->split(data, size, &sl, &n, &d);
+    if (e) {
+        fprintf(stderr, "callirw: scan: %s: %s\n", path, d.msg[0] ? d.msg : rw_strerror(e));
+        return rw_exit_for_input(e);
+    }
+    int rc = CALLIRW_EXIT_NOTHING, bad = 0;
+    if (json) {
+        fputs("{\"image\": ", stdout);
+        rw_json_str(stdout, path);
+        fputs(", \"format\": ", stdout);
+        rw_json_str(stdout, co->name);
+        fputs(", \"slices\": [\n", stdout);
+    } else {
+        printf("%s: %s file, %zu slice%s\n", path, co->name, n, n == 1 ? "" : "s");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char label[4096];
+        snprintf(label, sizeof label, "%s[%s]", path, sl[i].name);
+        if (json && i)
+            fputs(",\n", stdout);
+        if (!json)
+            printf("\n");
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = json ? open_memstream(&buf, &len) : stdout;
+        if (!mem) {
+            fprintf(stderr, "callirw: scan: %s: out of memory\n", path);
+            free(sl);
+            return CALLIRW_EXIT_INTERNAL;
+        }
+        int r = rw_scan_print(label, data + sl[i].offset, (size_t)sl[i].size, helper, helper_rva,
+                              json, mem);
+        if (json) {
+            fclose(mem);
+            if (r == CALLIRW_EXIT_OK || r == CALLIRW_EXIT_NOTHING) {
+                fwrite(buf, 1, len, stdout);
+            } else {
+                fputs("{\"slice\": ", stdout);
+                rw_json_str(stdout, sl[i].name);
+                fputs(", \"error\": true}\n", stdout);
+            }
+            free(buf);
+        }
+        if (r == CALLIRW_EXIT_OK)
+            rc = CALLIRW_EXIT_OK;
+        else if (r != CALLIRW_EXIT_NOTHING && r > bad)
+            bad = r;
+    }
+    if (json)
+        fputs("]}\n", stdout);
+    free(sl);
+    return bad ? bad : rc;
+}
+
 int cmd_scan(int argc, char **argv)
 {
     int json = 0;
@@ -271,29 +366,21 @@ int cmd_scan(int argc, char **argv)
         return CALLIRW_EXIT_BAD_INPUT;
     }
 
-    struct rw_image img;
     struct rw_diag d = {0};
-    enum rw_err e = rw_image_open(&img, path, helper, &d);
-    if (!e && helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, helper_rva, &d)))
-        rw_image_close(&img);
+    const uint8_t *data;
+    size_t size;
+    enum rw_err e = rw_file_map(path, &data, &size, &d);
     if (e) {
         fprintf(stderr, "callirw: scan: %s: %s\n", path, d.msg[0] ? d.msg : rw_strerror(e));
         return rw_exit_for_input(e);
     }
-    struct rw_scan sc;
-    e = rw_scan_image(&img, &sc, &d);
-    if (e) {
-        fprintf(stderr, "callirw: scan: %s: %s\n", path, d.msg[0] ? d.msg : rw_strerror(e));
-        rw_image_close(&img);
-        return rw_exit_for_input(e);
-    }
-    if (json)
-        print_json(&img, &sc, stdout);
+    int rc;
+    const struct rw_container_ops *co = rw_container_probe(data, size);
+    if (!co)
+        rc = rw_scan_print(path, data, size, helper, helper_rva, json, stdout);
     else
-        print_text(&img, &sc, stdout);
-    int rc = sc.nsites ? CALLIRW_EXIT_OK : CALLIRW_EXIT_NOTHING;
-    rw_scan_free(&sc);
-    rw_image_close(&img);
+        rc = scan_container(co, path, data, size, helper, helper_rva, json);
+    rw_file_unmap(data, size);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "callirw: scan: cannot write the output\n");
         return CALLIRW_EXIT_INTERNAL;

@@ -135,13 +135,10 @@ static const struct rw_format_ops *const backends[] = {
     &rw_macho_ops,
 };
 
-enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *helper_name,
-                          struct rw_diag *d)
+enum rw_err rw_file_map(const char *path, const uint8_t **data, size_t *size, struct rw_diag *d)
 {
-    memset(img, 0, sizeof *img);
-    img->path = path;
-    img->helper_name = helper_name ? helper_name : "GenericPInvokeCalliHelper";
-
+    *data = NULL;
+    *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rw_fail(d, RW_E_IO, "cannot open: %s", strerror(errno));
@@ -167,9 +164,37 @@ enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *he
     close(fd);
     if (map == MAP_FAILED)
         return rw_fail(d, RW_E_IO, "cannot map: %s", strerror(errno));
-    img->data = map;
-    img->size = (size_t)st.st_size;
+    *data = map;
+    *size = (size_t)st.st_size;
+    return RW_OK;
+}
 
+void rw_file_unmap(const uint8_t *data, size_t size)
+{
+    if (data)
+        munmap((void *)data, size);
+}
+
+static const struct rw_container_ops *const containers[] = {
+    &rw_macho_fat_ops,
+};
+
+const struct rw_container_ops *rw_container_probe(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < sizeof containers / sizeof containers[0]; i++)
+        if (containers[i]->probe(data, size))
+            return containers[i];
+    return NULL;
+}
+
+enum rw_err rw_image_open_mem(struct rw_image *img, const char *label, const uint8_t *data,
+                              size_t size, const char *helper_name, struct rw_diag *d)
+{
+    memset(img, 0, sizeof *img);
+    img->path = label;
+    img->helper_name = helper_name ? helper_name : "GenericPInvokeCalliHelper";
+    img->data = data;
+    img->size = size;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         if (backends[i]->probe(img->data, img->size)) {
             img->ops = backends[i];
@@ -180,16 +205,41 @@ enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *he
         }
     }
     rw_image_close(img);
-    return rw_fail(d, RW_E_FORMAT, "not an ELF or PE/COFF file (Mach-O is not supported yet)");
+    if (rw_container_probe(data, size))
+        return rw_fail(d, RW_E_FORMAT, "a fat Mach-O file inside a fat file");
+    return rw_fail(d, RW_E_FORMAT, "not an ELF, PE/COFF or Mach-O file");
+}
+
+enum rw_err rw_image_open(struct rw_image *img, const char *path, const char *helper_name,
+                          struct rw_diag *d)
+{
+    const uint8_t *data;
+    size_t size;
+    memset(img, 0, sizeof *img);
+    enum rw_err e = rw_file_map(path, &data, &size, d);
+    if (e)
+        return e;
+    if (rw_container_probe(data, size)) {
+        rw_file_unmap(data, size);
+        return rw_fail(d, RW_E_UNSUPPORTED, "a fat (universal) file: this command takes one image");
+    }
+    e = rw_image_open_mem(img, path, data, size, helper_name, d);
+    if (e) {
+        rw_file_unmap(data, size);
+        return e;
+    }
+    img->mapped = 1;
+    return RW_OK;
 }
 
 void rw_image_close(struct rw_image *img)
 {
     if (img->ops && img->ops->close)
         img->ops->close(img);
-    if (img->data)
-        munmap((void *)img->data, img->size);
+    if (img->mapped)
+        rw_file_unmap(img->data, img->size);
     img->data = NULL;
+    img->mapped = 0;
     img->ops = NULL;
 }
 

@@ -169,6 +169,8 @@ struct rw_image {
     unsigned ibt : 1;        /* x86-64 image marked for IBT: stubs need endbr64 */
     unsigned bti : 1;        /* arm64 image marked for BTI: stubs need bti c */
     unsigned rewritten : 1;  /* already carries a rewrite map */
+    unsigned mapped : 1;     /* data is a mapping of the file that close unmaps
+                                (rw_image_open); else the caller's bytes */
     unsigned pie : 1;        /* kind EXEC, position-independent (ELF ET_DYN with
                                 PT_INTERP or DF_1_PIE); SHARED and PIE images
                                 are loaded at a base added to every address */
