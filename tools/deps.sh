@@ -18,6 +18,7 @@ PACKAGES=(
   qemu-user                    # runs arm64 ELF (qemu-aarch64)
   libunicorn-dev               # runs fragments of Mach-O / arm64 PE images
   jq python3                    # test scripts (JSON, byte surgery, cross-checks)
+  npm                          # npm pack: real Mach-O inputs (tools/corpus_macho.sh)
 )
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${PACKAGES[@]}"; exit 0; fi
