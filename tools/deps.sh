@@ -18,16 +18,20 @@ PACKAGES=(
   qemu-user                    # runs arm64 ELF (qemu-aarch64)
   libunicorn-dev               # runs fragments of Mach-O / arm64 PE images
   jq python3                    # test scripts (JSON, byte surgery, cross-checks)
-  npm                          # npm pack: real Mach-O inputs (tools/corpus_macho.sh)
 )
 
-if [ "${1:-}" = "--list" ]; then printf '%s\n' "${PACKAGES[@]}"; exit 0; fi
+if [ "${1:-}" = "--list" ]; then printf '%s\n' "${PACKAGES[@]}" npm; exit 0; fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
+
+# npm (npm pack: the real Mach-O inputs, tools/corpus_macho.sh): machines
+# usually bring Node.js with its own npm; Debian's npm only when there is none
+# (it would conflict with another vendor's nodejs package).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#PACKAGES[@]} packages present"
