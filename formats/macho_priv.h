@@ -251,6 +251,14 @@ struct macho_state {
      * MACHO_FIX_REBASE) or the bound symbol's name for a bind. */
     struct macho_fix *fix;
     size_t nfix;
+
+    /* (added by the reader; private to macho.c, macho_lc.c, macho_sym.c,
+     * macho_dyld.c) */
+    char *helper_sym;      /* "_" + img->helper_name, the name as stored */
+    uint32_t map_sec;      /* model section of the rewrite map, or RW_NONE */
+    int chained;           /* fixups come from LC_DYLD_CHAINED_FIXUPS */
+    uint16_t chained_format; /* its pointer format (DYLD_CHAINED_PTR_*), 0 when none */
+    size_t func_cap, rel_cap, fix_cap, haddr_cap, hslot_cap, hsym_cap, hplt_cap;
 };
 
 enum macho_fix_kind { MACHO_FIX_REBASE = 1, MACHO_FIX_BIND = 2 };
@@ -309,6 +317,30 @@ enum rw_err macho_read_relocs(struct rw_image *img, struct macho_state *st, stru
  * helper's slots and __stubs entries; read_pointer. */
 enum rw_err macho_read_fixups(struct rw_image *img, struct macho_state *st, struct rw_diag *d);
 enum rw_err macho_read_pointer(const struct rw_image *img, uint64_t va, uint64_t *value);
+
+/* Reader internals (macho.c): growable arrays (0 or -1 when out of memory)
+ * and the model's push helpers; the helper's lists stay free of duplicates. */
+int macho_grow(void **arr, size_t *cap, size_t n, size_t esz);
+enum rw_err macho_push_func(struct rw_image *img, uint32_t sec, uint64_t start, uint64_t end,
+                            const char *name, struct rw_diag *d);
+enum rw_err macho_push_helper_addr(struct rw_image *img, uint64_t va, struct rw_diag *d);
+enum rw_err macho_push_helper_slot(struct rw_image *img, uint64_t va, struct rw_diag *d);
+enum rw_err macho_push_plt_sec(struct rw_image *img, uint32_t sec, struct rw_diag *d);
+/* A linked image's segment holding [va, va + len) in its file data: the
+ * file offset, or -1 (also for the zero-filled tail of a segment). */
+int64_t macho_va_to_off(const struct macho_state *st, uint64_t va, uint64_t len);
+/* ULEB128 / SLEB128 from [*p, end): 0 and *p advanced, or -1 (truncated or
+ * more than 64 bits). */
+int macho_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);
+int macho_sleb(const uint8_t **p, const uint8_t *end, int64_t *v);
+
+/* chained fixups (<mach-o/fixup-chains.h>) */
+#define MACHO_DYLD_CHAINED_PTR_ARM64E 1u
+#define MACHO_DYLD_CHAINED_PTR_64 2u
+#define MACHO_DYLD_CHAINED_PTR_64_OFFSET 6u
+#define MACHO_DYLD_CHAINED_IMPORT 1u
+#define MACHO_DYLD_CHAINED_IMPORT_ADDEND 2u
+#define MACHO_DYLD_CHAINED_IMPORT_ADDEND64 3u
 
 /* macho_write_obj.c: MH_OBJECT. */
 struct rw_plan;
