@@ -351,7 +351,7 @@ enum rw_err macho_image_code_va(const struct rw_image *img, uint64_t *va, struct
 enum rw_err macho_write_image(const struct rw_image *img, const struct rw_plan *plan,
                               struct rw_buf *out, struct rw_diag *d);
 
-/* macho_sign.c: ad-hoc code signatures (docs/macho.md, "Code signing").
+/* macho_sign.c: ad-hoc code signatures (docs/macho-signing.md).
  * What an existing signature says, for re-signing with the same identity. */
 struct macho_sig_info {
     int present;          /* LC_CODE_SIGNATURE with a CodeDirectory */
@@ -367,8 +367,9 @@ enum rw_err macho_sign_info(const uint8_t *data, size_t size, struct macho_sig_i
 /* Bytes an ad-hoc signature of code_limit bytes (the signature's file
  * offset) with identifier ident takes (16-byte aligned). */
 size_t macho_sign_size(uint64_t code_limit, const char *ident, uint32_t page_shift);
-/* Write an ad-hoc signature (SuperBlob: CodeDirectory with SHA-256 page hashes
- * over [0, sig_off), an empty requirements blob) at file[sig_off, +sig_size);
+/* Write an ad-hoc signature (a SuperBlob holding one CodeDirectory in
+ * ld64.lld's linker-signature layout: SHA-256 page hashes over [0, sig_off),
+ * no special slots, no requirements blob) at file[sig_off, +sig_size);
  * sig_size is macho_sign_size(sig_off, ...); LC_CODE_SIGNATURE must already
  * say (sig_off, sig_size) and every other header byte must be final, because
  * page 0 is hashed too. exec_seg_*: the __TEXT segment's file range and
