@@ -5,6 +5,8 @@
 #   $(B)/x86_64-windows/libcalli_runtime.a   Microsoft x64, PE (mingw)
 #   $(B)/aarch64-linux/libcalli_runtime.a    AAPCS64, ELF (PIC)
 #   $(B)/asan/x86_64-linux/libcalli_runtime.a  x86-64 SysV with ASan/UBSan, for tests
+#   $(B)/x86_64-macos/libcalli_runtime.a     x86-64 SysV, Mach-O (clang, no libc)
+#   $(B)/arm64-macos/libcalli_runtime.a      Apple arm64, Mach-O (clang, no libc)
 #
 # Every library holds the freestanding core (sig/, dispatch, reference
 # runtime, the assembly helper) plus the default host primitives, one archive
@@ -15,7 +17,8 @@ RT_CORE_C := $(SIG_SRC) $(filter-out runtime/host_%.c,$(wildcard runtime/*.c))
 RT_HDRS := $(wildcard runtime/include/*.h sig/*.h runtime/*.h)
 
 # $(1) dir under build/, $(2) compiler, $(3) ar, $(4) assembly helper,
-# $(5) host primitives, $(6) extra compiler flags
+# $(5) host primitives, $(6) extra compiler flags, $(7) RT_CFLAGS the
+# compiler does not know (clang: gcc's -fno-tree-loop-distribute-patterns)
 define RT_LIB
 $(B)/$(1)/libcalli_runtime.a: $(patsubst %,$(B)/$(1)/obj/%.o,$(basename $(RT_CORE_C) $(4) $(5)))
 	@mkdir -p $$(@D)
@@ -23,7 +26,7 @@ $(B)/$(1)/libcalli_runtime.a: $(patsubst %,$(B)/$(1)/obj/%.o,$(basename $(RT_COR
 	$(3) rcs $$@ $$^
 $(B)/$(1)/obj/%.o: %.c $(RT_HDRS)
 	@mkdir -p $$(@D)
-	$(2) $(RT_CFLAGS) $(6) -c $$< -o $$@
+	$(2) $(filter-out $(7),$(RT_CFLAGS)) $(6) -c $$< -o $$@
 $(B)/$(1)/obj/%.o: %.S $(RT_HDRS)
 	@mkdir -p $$(@D)
 	$(2) $(6) -Iruntime/include -c $$< -o $$@
@@ -44,6 +47,16 @@ $(eval $(call RT_LIB,x86_64-windows,$(MINGW_CC),$(MINGW_AR),runtime/helper_x86_6
 # callbacks are reached by blr.
 $(eval $(call RT_LIB,aarch64-linux,$(A64_CC),$(A64_AR),runtime/helper_aarch64.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND) -mbranch-protection=standard))
 $(eval $(call RT_LIB,asan/x86_64-linux,$(CC),$(AR),runtime/helper_x86_64_sysv.S,$(RT_HOST_POSIX),-fPIC $(RT_UNWIND) $(SAN_FLAGS)))
+# Mach-O: clang for macOS 11, no SDK; the host primitives are raw system
+# calls (there is no libSystem under the test emulator, tests/macho_run/).
+# clang does not know gcc's -fno-tree-loop-distribute-patterns; with
+# -fno-builtin (in RT_CFLAGS) it does not turn loops into memcpy/memset
+# calls either (check-runtime-nm proves it).
+MACHO_AR := llvm-ar-14
+RT_HOST_MACHO := runtime/host_macho_write.c runtime/host_macho_abort.c
+RT_MACHO_FLAGS = --target=$(1)-apple-macos11 $(RT_UNWIND)
+$(eval $(call RT_LIB,x86_64-macos,$(CLANG),$(MACHO_AR),runtime/helper_x86_64_macho.S,$(RT_HOST_MACHO),$(call RT_MACHO_FLAGS,x86_64),-fno-tree-loop-distribute-patterns))
+$(eval $(call RT_LIB,arm64-macos,$(CLANG),$(MACHO_AR),runtime/helper_aarch64_macho.S,$(RT_HOST_MACHO),$(call RT_MACHO_FLAGS,arm64),-fno-tree-loop-distribute-patterns))
 
 # ---- runtime tests beyond the unit tests (tests/runtime/) -------------------
 #
@@ -77,10 +90,13 @@ $(eval $(call RT_SMOKE_BIN,aarch64-linux,$(A64_CC),$(B)/aarch64-linux/libcalli_r
 .PHONY: check-runtime-nm check-runtime-smoke-x86_64-linux check-runtime-smoke-x86_64-windows \
         check-runtime-smoke-aarch64-linux
 check-runtime-nm: $(B)/x86_64-linux/libcalli_runtime.a $(B)/x86_64-windows/libcalli_runtime.a \
-                  $(B)/aarch64-linux/libcalli_runtime.a
+                  $(B)/aarch64-linux/libcalli_runtime.a $(B)/x86_64-macos/libcalli_runtime.a \
+                  $(B)/arm64-macos/libcalli_runtime.a
 	@tests/runtime/check_nm.sh nm $(B)/x86_64-linux
 	@tests/runtime/check_nm.sh x86_64-w64-mingw32-nm $(B)/x86_64-windows
 	@tests/runtime/check_nm.sh aarch64-linux-gnu-nm $(B)/aarch64-linux
+	@tests/runtime/check_nm.sh llvm-nm-14 $(B)/x86_64-macos
+	@tests/runtime/check_nm.sh llvm-nm-14 $(B)/arm64-macos
 
 check-runtime-smoke-x86_64-linux: $(RT_SMOKE_BINS_x86_64-linux)
 	@tests/runtime/run_smoke.sh x86_64-linux $(RT_SMOKE)/out -- $^

@@ -131,8 +131,8 @@ static const struct target targets[] = {
     {"x86_64-linux", X64, ELF, SYSV, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
     {"x86_64-windows", X64, COFF, WIN64, {"exe", "exe-lowbase", "dll-sites", "dll-rt", NULL}},
     {"aarch64-linux", A64, ELF, AAPCS, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
-    {"x86_64-macos", X64, MACHO, SYSV, {"obj", NULL}},
-    {"arm64-macos", A64, MACHO, APPLE, {"obj", NULL}},
+    {"x86_64-macos", X64, MACHO, SYSV, {"obj", "exe", "dylib-sites", "dylib-rt", NULL}},
+    {"arm64-macos", A64, MACHO, APPLE, {"obj", "exe", "dylib-sites", "dylib-rt", NULL}},
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -1446,6 +1446,45 @@ static void expect_site(int si)
     }
 }
 
+/* Mach-O: prog.c is freestanding (no libSystem to link against); this
+ * replaces prog_head's declarations of write and abort (macho_decls), so the
+ * other targets' prog.c stays as it was. */
+static const char macho_decls[] =
+    "extern long write(int, const void *, unsigned long);\n"
+    "extern void abort(void) __attribute__((noreturn));\n";
+static const char macho_sys[] =
+    "/* No libSystem: raw macOS system calls (write, exit), which the Mach-O\n"
+    " * harness (tests/macho_run/machorun) emulates. */\n"
+    "static long write(int fd, const void *buf, unsigned long len)\n"
+    "{\n"
+    "#if defined(__x86_64__)\n"
+    "\tlong r;\n"
+    "\t__asm__ volatile(\"syscall\\n\\tjnc 1f\\n\\tmov $-1, %%rax\\n1:\" : \"=a\"(r)\n"
+    "\t\t: \"a\"(0x2000004L), \"D\"((long)fd), \"S\"(buf), \"d\"(len) : \"rcx\", \"r11\", \"memory\", \"cc\");\n"
+    "\treturn r;\n"
+    "#else\n"
+    "\tregister long x0 __asm__(\"x0\") = fd;\n"
+    "\tregister const void *x1 __asm__(\"x1\") = buf;\n"
+    "\tregister unsigned long x2 __asm__(\"x2\") = len;\n"
+    "\tregister long x16 __asm__(\"x16\") = 4;\n"
+    "\t__asm__ volatile(\"svc #0x80\\n\\tb.cc 1f\\n\\tmov x0, #-1\\n1:\" : \"+r\"(x0)\n"
+    "\t\t: \"r\"(x1), \"r\"(x2), \"r\"(x16) : \"memory\", \"cc\");\n"
+    "\treturn x0;\n"
+    "#endif\n"
+    "}\n"
+    "static _Noreturn void abort(void)\n"
+    "{\n"
+    "\tfor (;;) {\n"
+    "#if defined(__x86_64__)\n"
+    "\t\t__asm__ volatile(\"syscall\" : : \"a\"(0x2000001L), \"D\"(134L) : \"rcx\", \"r11\", \"memory\");\n"
+    "#else\n"
+    "\t\tregister long x0 __asm__(\"x0\") = 134;\n"
+    "\t\tregister long x16 __asm__(\"x16\") = 1;\n"
+    "\t\t__asm__ volatile(\"svc #0x80\" : : \"r\"(x0), \"r\"(x16) : \"memory\");\n"
+    "#endif\n"
+    "\t}\n"
+    "}\n";
+
 static const char prog_head[] =
     "#if defined(_WIN32)\n"
     "/* kernel32, declared here rather than through <windows.h> (much faster to compile) */\n"
@@ -1653,7 +1692,15 @@ static void emit_prog_c(void)
     }
     /* prog_head uses gen_regname; declare it first */
     struct sb head = {0};
-    sb_putn(&head, prog_head, sizeof prog_head - 1);
+    if (T->fmt == MACHO) {
+        const char *d = strstr(prog_head, macho_decls);
+        if (!d) die("internal: prog_head (macho_decls)");
+        sb_putn(&head, prog_head, (size_t)(d - prog_head));
+        sb_putn(&head, macho_sys, sizeof macho_sys - 1);
+        sb_putn(&head, d + sizeof macho_decls - 1, strlen(d + sizeof macho_decls - 1));
+    } else {
+        sb_putn(&head, prog_head, sizeof prog_head - 1);
+    }
     char *cut = strstr(head.p, "\n/* ---- host primitives");
     if (!cut) die("internal: prog_head");
     sb_putn(&C_, head.p, (size_t)(cut - head.p) + 1);
@@ -1843,15 +1890,50 @@ static void emit_build(void)
     }
     case MACHO: {
         const char *tt = T->arch == X64 ? "x86_64-apple-macos11" : "arm64-apple-macos11";
+        int dsites = !strcmp(mode, "dylib-sites"), drt = !strcmp(mode, "dylib-rt");
         cc = "clang";
         sbf(&BLD, "CC=${GEN_CC:-clang}\n");
-        sbf(&BLD, "CFLAGS=\"--target=%s -ffreestanding %s -O%d -I$CALLI_ROOT/runtime/include\"\n", tt, warn, o);
-        sbf(&BLD, "$CC $CFLAGS -c prog.c -o prog.o\n$CC --target=%s -c sites.S -o sites.o\n"
-                  "# Mach-O: objects only (no macOS SDK or linker run here).\n", tt);
+        if (!strcmp(mode, "obj")) {
+            sbf(&BLD, "CFLAGS=\"--target=%s -ffreestanding %s -O%d -I$CALLI_ROOT/runtime/include\"\n", tt, warn, o);
+            sbf(&BLD, "$CC $CFLAGS -c prog.c -o prog.o\n$CC --target=%s -c sites.S -o sites.o\n"
+                      "# Mach-O: objects only (mode obj; the other modes link).\n", tt);
+            break;
+        }
+        /* Linked modes: no SDK and no libSystem. The program is freestanding
+         * (raw write/exit system calls), linked by ld64.lld-14 against the
+         * Mach-O runtime and a stand-in libSystem that only defines
+         * dyld_stub_binder (which lld requires of images with lazy binds);
+         * it runs under tests/macho_run/machorun. -headerpad leaves the
+         * rewriter room for its load commands. */
+        sbf(&BLD, "# stack protector off: there is no ___stack_chk_guard without libSystem\n"
+                  "CFLAGS=\"--target=%s -ffreestanding -fno-stack-protector %s -O%d -I$CALLI_ROOT/runtime/include\"\n",
+            tt, warn, o);
+        sbf(&BLD, "LD=${GEN_LD:-ld64.lld-14}\nLIB=${CALLI_RT_LIB:-$CALLI_ROOT/build/%s/libcalli_runtime.a}\n"
+                  "LDFLAGS=\"-arch %s -platform_version macos 11.0 11.0 -headerpad 0x400\"\n",
+            T->name, T->arch == X64 ? "x86_64" : "arm64");
+        sbf(&BLD, "# the stand-in libSystem (and, mode dylib-rt, the runtime dylib): run.sh builds\n"
+                  "# them once per batch (CALLI_MACHO_DYLIBS), else they are built here\n"
+                  "DY=${CALLI_MACHO_DYLIBS:-}\nif [ -z \"$DY\" ]; then\n  DY=$PWD/dylibs\n"
+                  "  \"$CALLI_ROOT/tests/macho_run/macho_dylibs.sh\" %s \"$LIB\" \"$DY\"\nfi\n"
+                  "SYS=$DY/libSystem.B.dylib\n", T->name);
+        sbf(&BLD, "$CC $CFLAGS%s -c prog.c -o prog.o\n$CC --target=%s -c sites.S -o sites.o\n",
+            dsites ? " -Dmain=calli_prog_main" : "", tt);
+        if (dsites) {
+            sbf(&BLD, "$CC $CFLAGS -c runmain.c -o runmain.o\n"
+                      "$LD $LDFLAGS -dylib -install_name @rpath/libprog.dylib prog.o sites.o \"$LIB\" \"$SYS\" -o libprog.dylib\n"
+                      "$LD $LDFLAGS -e _main -rpath @executable_path runmain.o ./libprog.dylib \"$SYS\" -o prog\n");
+        } else if (drt) {
+            sbf(&BLD, "# the runtime dylib leaves calli_host_write/abort to a flat lookup, which\n"
+                      "# finds this program's (tests/macho_run/macho_dylibs.sh)\n"
+                      "cp \"$DY/libcalli_runtime.dylib\" .\n"
+                      "$LD $LDFLAGS -e _main -rpath @executable_path prog.o sites.o ./libcalli_runtime.dylib \"$SYS\" -o prog\n");
+        } else {
+            sbf(&BLD, "$LD $LDFLAGS -e _main prog.o sites.o \"$LIB\" \"$SYS\" -o prog\n");
+        }
         break;
     }
     }
-    const char *bin = T->fmt == MACHO ? "" : T->fmt == COFF ? "prog.exe" : "prog";
+    const char *bin = T->fmt == MACHO ? (!strcmp(mode, "obj") ? "" : "prog") : T->fmt == COFF ? "prog.exe" : "prog";
     sbf(&META, "target=%s\nmode=%s\nseed=%llu\ncc=%s\nopt=-O%d\nbinary=%s\nsites=%d\ncookies=%d\nstrings=%d\n", T->name,
         mode, (unsigned long long)seed, cc, o, bin, nsites, ncookies, nstrs);
     sbf(&META, "debug=%s\n", debug ? "yes" : "no");
@@ -1861,6 +1943,8 @@ static void emit_build(void)
     if (T->fmt == COFF)
         sbf(&META, "toolchain=%s\nimage=%s\n", clang_lld ? "clang-lld" : "gcc",
             !strcmp(mode, "dll-sites") ? "prog.dll" : "prog.exe");
+    if (T->fmt == MACHO && strcmp(mode, "obj"))
+        sbf(&META, "image=%s\n", !strcmp(mode, "dylib-sites") ? "libprog.dylib" : "prog");
     sbf(&META, "helper=%s%s\n", P, helper);
 }
 
@@ -2004,6 +2088,8 @@ int main(int argc, char **argv)
         /* x86_64-windows: exe and exe-lowbase only, as before the DLL modes
          * (scripts that take mixed seeds expect prog.exe to be the image) */
         if (T->fmt == COFF) nm = 2;
+        /* Mach-O: obj only, as before the linked modes (check-gen-macho-objects) */
+        if (T->fmt == MACHO) nm = 1;
         mode = T->modes[seed % (uint64_t)nm];
     } else {
         mode = NULL;
@@ -2072,6 +2158,13 @@ int main(int argc, char **argv)
     write_file(outdir, "prog.c", &C_, 0);
     write_file(outdir, "expected.txt", &E, 0);
     write_file(outdir, "build.sh", &BLD, 1);
+    if (!strcmp(mode, "dylib-sites")) {
+        struct sb R = {0};
+        sbf(&R, "/* launcher of libprog.dylib (mode dylib-sites) */\n"
+                "int calli_prog_main(void);\nint main(void) { return calli_prog_main(); }\n");
+        write_file(outdir, "runmain.c", &R, 0);
+        free(R.p);
+    }
     if (!strcmp(mode, "shared-sites")) {
         struct sb R = {0};
         sbf(&R, "/* launcher of libprog.so (mode shared-sites) */\n"

@@ -7,6 +7,9 @@
 #                                   (make check runs them through check-rewrite-x86_64-windows instead)
 #   make check-gen-aarch64-linux    $(SEEDS) seeds, modes nopie/pie/shared-rt/shared-sites, under qemu-aarch64
 #   make check-gen-macho-objects    GEN_MACHO_SEEDS seeds per Mach-O target, objects + relocations
+#   make check-gen-macho            GEN_MACHO_RUN_SEEDS seeds per Mach-O target and linked mode
+#                                   (exe, dylib-sites, dylib-rt), run under the Unicorn
+#                                   harness (tests/macho_run/); relocations checked too
 #
 # GEN_SEED0 is the first seed (default 1); GEN_ARGS adds options to run.sh
 # (e.g. GEN_ARGS='--keep build/gen/keep' or GEN_ARGS='--post-build "..."').
@@ -14,6 +17,9 @@
 GEN_BIN := $(B)/gen/callirw-gen
 GEN_SEED0 ?= 1
 GEN_MACHO_SEEDS ?= 40
+# per target and linked mode (6 batches): ~0.6 s of CPU per seed, most of it
+# clang on prog.c (docs/generator.md, Timings)
+GEN_MACHO_RUN_SEEDS ?= 20
 GEN_ARGS ?=
 GEN_RUN := tests/gen/run.sh --gen $(GEN_BIN) --first $(GEN_SEED0) -j $(JOBS) $(GEN_ARGS)
 
@@ -48,4 +54,15 @@ check-gen-macho-objects: $(GEN_BIN)
 	@$(GEN_RUN) --target x86_64-macos --count $(GEN_MACHO_SEEDS)
 	@$(GEN_RUN) --target arm64-macos --count $(GEN_MACHO_SEEDS)
 
-CHECK_TARGETS += check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux check-gen-macho-objects
+# The linked Mach-O modes run under the harness (tests/macho_run/rules.mk:
+# MACHORUN); each mode in its own work directory. Mode obj's compile and
+# relocation checks are part of every linked seed, so this subsumes
+# check-gen-macho-objects in make check.
+GEN_MACHO_MODES := exe dylib-sites dylib-rt
+.PHONY: check-gen-macho
+check-gen-macho: $(GEN_BIN) $(B)/tests/macho_run/machorun $(B)/x86_64-macos/libcalli_runtime.a $(B)/arm64-macos/libcalli_runtime.a
+	@set -e; for t in x86_64-macos arm64-macos; do for m in $(GEN_MACHO_MODES); do \
+	  $(GEN_RUN) --no-build-gen --target $$t --mode $$m --count $(GEN_MACHO_RUN_SEEDS) \
+	    --work $(B)/gen/work/$$t-$$m; done; done
+
+CHECK_TARGETS += check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux check-gen-macho

@@ -10,7 +10,10 @@
 # program is run (natively, under wine, or under qemu-aarch64), its stdout is
 # compared byte for byte with expected.txt and its exit status must be 0.
 # Every format also checks the relocations against the helper in sites.o
-# against the manifest (sites.txt); Mach-O targets are compiled only.
+# against the manifest (sites.txt). Mach-O: mode obj is compiled only; the
+# linked modes (exe, dylib-sites, dylib-rt) run under the Unicorn harness
+# tests/macho_run/machorun, with --lib for each of libprog.dylib and
+# libcalli_runtime.dylib found next to the binary (symlinks resolved).
 #
 # --post-build CMD   after a successful build and run, run `CMD IN OUT` (through
 #                    sh -c in the seed's directory, IN and OUT appended as
@@ -28,6 +31,9 @@
 # test an alternative or a deliberately broken runtime); CALLI_RT_LIB_BTI the
 # one of arm64 BTI seeds. x86_64-windows: one calli_runtime.dll per toolchain
 # for mode dll-rt (tests/gen/win_rt_dll.sh), exported as CALLI_RT_DLL_ROOT.
+# Mach-O: the stand-in libSystem and the runtime dylib
+# (tests/macho_run/macho_dylibs.sh), exported as CALLI_MACHO_DYLIBS;
+# CALLI_MACHORUN replaces the harness.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -143,6 +149,16 @@ run_and_compare() {
         grep -q '^wine client error' "$d/$tag.err" || break
         cp "$d/$tag.err" "$d/$tag.wine-error-$try"
       done ;;
+    x86_64-macos|arm64-macos)
+      # the dylibs next to the binary (a post-build output may be a symlink
+      # into a directory holding the rewritten dylib, as hook_macho.sh makes)
+      local real dir libs=() l
+      real=$(readlink -f "$d/$bin"); dir=$(dirname "$real")
+      for l in libprog.dylib libcalli_runtime.dylib; do
+        [ ! -f "$dir/$l" ] || libs+=(--lib "$dir/$l")
+      done
+      (cd "$d" && timeout -k 5 $((TIMEOUT + 10)) "$MACHORUN" --timeout "$TIMEOUT" "${libs[@]}" "$real" \
+         >"$tag.txt" 2>"$tag.err") || rc=$? ;;
     *) RUN_REASON="no runner for $TARGET"; return 1 ;;
   esac
   if ! cmp -s "$d/$tag.txt" "$d/expected.txt"; then
@@ -284,7 +300,24 @@ case "$TARGET" in
       mv "$bso.tmp.$$" "$bso"
     fi
     export CALLI_RT_SO="$so" CALLI_RT_SO_BTI="$bso" CALLI_BTI_CRT="$crt" ;;
-  x86_64-macos|arm64-macos) ;;
+  x86_64-macos|arm64-macos)
+    # mode obj (and mixed, which is obj here) only compiles
+    if [ "$MODE" != obj ] && [ "$MODE" != mixed ]; then
+      lib=${CALLI_RT_LIB:-$ROOT/build/$TARGET/libcalli_runtime.a}
+      [ -f "$lib" ] || { echo "run.sh: $lib missing (make $lib)" >&2; exit 2; }
+      MACHORUN=${CALLI_MACHORUN:-$ROOT/build/tests/macho_run/machorun}
+      [ -x "$MACHORUN" ] || { echo "run.sh: $MACHORUN missing (make build/tests/macho_run/machorun)" >&2; exit 2; }
+      # the stand-in libSystem and the runtime dylib, rebuilt when the
+      # archive or the recipe changes
+      dy="$ROOT/build/gen/$TARGET"
+      [ -z "${CALLI_RT_LIB:-}" ] || dy="$WORK/dylibs"
+      if [ ! -f "$dy/libcalli_runtime.dylib" ] || [ "$lib" -nt "$dy/libcalli_runtime.dylib" ] ||
+         [ "$ROOT/tests/macho_run/macho_dylibs.sh" -nt "$dy/libcalli_runtime.dylib" ]; then
+        "$ROOT/tests/macho_run/macho_dylibs.sh" "$TARGET" "$lib" "$dy" ||
+          { echo "run.sh: building the Mach-O dylibs in $dy failed" >&2; exit 2; }
+      fi
+      export CALLI_MACHO_DYLIBS="$dy" MACHORUN
+    fi ;;
   *) echo "run.sh: unknown target $TARGET" >&2; exit 2 ;;
 esac
 

@@ -13,6 +13,7 @@ for o in $objs; do
   for u in $("$nm" -u "$o" | awk '{ print $NF }'); do
     case "$u" in
       calli_host_write|calli_host_abort) continue ;;
+      _calli_host_write|_calli_host_abort) continue ;;   # Mach-O (leading underscore)
     esac
     if ! grep -qx -- "$u" <<<"$defined"; then
       echo "check-runtime-nm: $o needs $u"; bad=1
