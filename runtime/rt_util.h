@@ -8,9 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Internal symbols: hidden on ELF so that the assembly reaches them without a
- * PLT and programs cannot interpose them. PE has no visibility. */
-#if defined(__ELF__)
+/* Internal symbols: hidden on ELF and Mach-O so that the assembly reaches
+ * them without a PLT / stub and programs cannot interpose them (nor see them
+ * exported from the runtime dylib). PE has no visibility. */
+#if defined(__ELF__) || defined(__APPLE__)
 #define CALLI_RT_INTERNAL __attribute__((visibility("hidden")))
 #else
 #define CALLI_RT_INTERNAL
