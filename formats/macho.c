@@ -47,12 +47,13 @@ enum rw_err macho_push_func(struct rw_image *img, uint32_t sec, uint64_t start, 
     return RW_OK;
 }
 
-static enum rw_err push_u64_unique(uint64_t **arr, size_t *n, size_t *cap, uint64_t v,
-                                   struct rw_diag *d)
+/* Duplicates are removed once at the end of open (sort_unique): a hostile
+ * indirect table may name the helper in every one of a million entries. */
+static enum rw_err push_u64(uint64_t **arr, size_t *n, size_t *cap, uint64_t v,
+                            struct rw_diag *d)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*arr)[i] == v)
-            return RW_OK;
+    if (*n && (*arr)[*n - 1] == v)
+        return RW_OK;
     if (macho_grow((void **)arr, cap, *n, sizeof **arr))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     (*arr)[(*n)++] = v;
@@ -61,13 +62,13 @@ static enum rw_err push_u64_unique(uint64_t **arr, size_t *n, size_t *cap, uint6
 
 enum rw_err macho_push_helper_addr(struct rw_image *img, uint64_t va, struct rw_diag *d)
 {
-    return push_u64_unique(&img->helper.addrs, &img->helper.naddrs, &macho_st(img)->haddr_cap,
+    return push_u64(&img->helper.addrs, &img->helper.naddrs, &macho_st(img)->haddr_cap,
                            va, d);
 }
 
 enum rw_err macho_push_helper_slot(struct rw_image *img, uint64_t va, struct rw_diag *d)
 {
-    return push_u64_unique(&img->helper.slots, &img->helper.nslots, &macho_st(img)->hslot_cap,
+    return push_u64(&img->helper.slots, &img->helper.nslots, &macho_st(img)->hslot_cap,
                            va, d);
 }
 
@@ -144,6 +145,24 @@ int macho_sleb(const uint8_t **p, const uint8_t *end, int64_t *v)
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void sort_unique(uint64_t *v, size_t *n)
+{
+    if (*n < 2)
+        return;
+    qsort(v, *n, sizeof *v, cmp_u64);
+    size_t k = 1;
+    for (size_t i = 1; i < *n; i++)
+        if (v[i] != v[k - 1])
+            v[k++] = v[i];
+    *n = k;
+}
+
 static uint32_t find_map_sec(const struct rw_image *img)
 {
     const char *want = img->kind == RW_KIND_OBJECT ? "__TEXT,__callirw_map" : "__CALLIRW,__map";
@@ -209,6 +228,8 @@ static enum rw_err macho_open(struct rw_image *img, struct rw_diag *d)
     img->nrel = nrel;
     if (e)
         return e;
+    sort_unique(img->helper.addrs, &img->helper.naddrs);
+    sort_unique(img->helper.slots, &img->helper.nslots);
     st->map_sec = find_map_sec(img);
     img->rewritten = st->map_sec != RW_NONE;
     return RW_OK;
@@ -227,7 +248,10 @@ static enum rw_err macho_add_helper_rva(struct rw_image *img, uint64_t rva, stru
     if (s == RW_NONE || !(img->sec[s].flags & RW_SEC_EXEC))
         return rw_fail(d, RW_E_CORRUPT, "--helper-rva 0x%llx is not inside an executable section",
                        (unsigned long long)rva);
-    return macho_push_helper_addr(img, va, d);
+    enum rw_err e = macho_push_helper_addr(img, va, d);
+    if (!e)
+        sort_unique(img->helper.addrs, &img->helper.naddrs);
+    return e;
 }
 
 static const char *filetype_name(uint32_t t)
@@ -246,6 +270,7 @@ static void macho_describe(const struct rw_image *img, FILE *out, int json)
     const struct macho_state *st = macho_st(img);
     if (!st)
         return;
+    size_t nfix = img->kind == RW_KIND_OBJECT ? img->nrel : st->nfix;
     const char *fix = img->kind == RW_KIND_OBJECT ? "relocations"
                       : st->chained                ? "chained fixups"
                       : st->has_dyld_info          ? "dyld info (rebase/bind opcodes)"
@@ -255,14 +280,14 @@ static void macho_describe(const struct rw_image *img, FILE *out, int json)
                 "{\"filetype\": \"%s\", \"load_commands\": %u, \"load_command_room\": %u, "
                 "\"fixups\": \"%s\", \"fixup_count\": %zu, \"signed\": %s, "
                 "\"function_starts\": %s}",
-                filetype_name(st->filetype), st->ncmds, st->lc_room, fix, st->nfix,
+                filetype_name(st->filetype), st->ncmds, st->lc_room, fix, nfix,
                 st->code_signature.present ? "true" : "false",
                 st->function_starts.present ? "true" : "false");
     else
         fprintf(out,
                 "Mach-O %s: %u load commands (%u bytes free after them), fixups: %s (%zu), "
                 "%s, %s\n",
-                filetype_name(st->filetype), st->ncmds, st->lc_room, fix, st->nfix,
+                filetype_name(st->filetype), st->ncmds, st->lc_room, fix, nfix,
                 st->code_signature.present ? "code signature" : "unsigned",
                 st->function_starts.present ? "function starts" : "no function starts");
 }

@@ -332,9 +332,10 @@ static enum rw_err read_section_relocs(struct rel_ctx *c, struct rw_diag *d)
                 return rw_fail(d, RW_E_CORRUPT, "%s relocation %u: ARM64_RELOC_ADDEND is the last one",
                                ms->model_name, i);
             i++;
+            int32_t at = r.address;
             r = raw_at(tab + (size_t)i * MACHO_RELOC_SIZE);
-            if (r.type != MACHO_ARM64_RELOC_BRANCH26 && r.type != MACHO_ARM64_RELOC_PAGE21 &&
-                r.type != MACHO_ARM64_RELOC_PAGEOFF12)
+            if ((r.type != MACHO_ARM64_RELOC_BRANCH26 && r.type != MACHO_ARM64_RELOC_PAGE21 &&
+                 r.type != MACHO_ARM64_RELOC_PAGEOFF12) || r.address != at)
                 return rw_fail(d, RW_E_CORRUPT, "%s relocation %u: ARM64_RELOC_ADDEND before type %u",
                                ms->model_name, i, r.type);
         } else if ((x86 && r.type == MACHO_X86_64_RELOC_SUBTRACTOR) ||
@@ -371,16 +372,21 @@ static enum rw_err read_section_relocs(struct rel_ctx *c, struct rw_diag *d)
         if (x86) {
             int64_t bias = 0;
             m.kind = pair ? RW_R_OTHER : x86_kind(&r, &bias);
-            /* the field holds the addend; a pc-relative one counts from the
-             * field's end (+ the immediate bytes after it for SIGNED_n) */
+            /* The field holds the addend. Extern pc-relative: the linker
+             * writes S + v + n - (P + 4 + n) for SIGNED_n (ld64 and lld add
+             * the n immediate bytes after the field to the addend and to
+             * the end of the instruction alike), i.e. A = v - 4 for every
+             * type. Non-extern: the field is the displacement from the
+             * instruction's end in the object's own addresses; moving both
+             * sections keeps it, so S + A - P with S the target section
+             * gives A = (P + v) - section address, P the field's object
+             * address. check_model.py holds both against ld64.lld-14. */
             int64_t v = field_value(field, r.length);
-            if (r.pcrel) {
-                int64_t end = 4 + bias;
-                if (tsec) /* the field holds the target relative to the end */
-                    v = (int64_t)(ms->addr + (uint64_t)r.address + (uint64_t)end + (uint64_t)v -
-                                  tsec->addr);
-                addend = v - end;
-            } else {
+            (void)bias;
+            if (r.pcrel)
+                addend = tsec ? (int64_t)(ms->addr + (uint64_t)r.address + (uint64_t)v - tsec->addr)
+                              : v - 4;
+            else {
                 addend = tsec ? (int64_t)((uint64_t)v - tsec->addr) : v;
             }
         } else {

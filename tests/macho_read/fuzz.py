@@ -88,9 +88,8 @@ def main():
             f.write(m)
         try:
             r = subprocess.run([callirw, "scan", "--json", path], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, universal_newlines=True, timeout=30,
-                               env=env)
-            rc, err = r.returncode, r.stderr
+                               stderr=subprocess.PIPE, timeout=30, env=env)
+            rc, err = r.returncode, r.stderr.decode("utf-8", "replace")
         except subprocess.TimeoutExpired:
             rc, err = "timeout", ""
         codes[rc] = codes.get(rc, 0) + 1

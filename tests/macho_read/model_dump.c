@@ -10,7 +10,7 @@
  *   haddr VA | hslot VA | hsym IDX | hplt SECTION
  *   fix VA rebase TARGET | fix VA bind NAME
  *   ptr VA VALUE | ptr VA unsupported     (read_pointer of every fixup slot)
- *   kind K machine M pie P rewritten R map SECTION
+ *   kind K machine M pie P rewritten R map SECTION fixups chained|classic|none
  *
  * usage: model_dump IMAGE [--helper NAME]; exit 2 with the error's line when
  * the image does not open (code name first: "error CORRUPT: ...").
@@ -55,8 +55,10 @@ int main(int argc, char **argv)
         return 2;
     }
     uint32_t map = img.ops->find_map ? img.ops->find_map(&img) : RW_NONE;
-    printf("kind %d machine %d pie %d rewritten %d map %d\n", img.kind, img.machine, img.pie,
-           img.rewritten, map == RW_NONE ? -1 : (int)map);
+    const struct macho_state *st = macho_st(&img);
+    printf("kind %d machine %d pie %d rewritten %d map %d fixups %s\n", img.kind, img.machine,
+           img.pie, img.rewritten, map == RW_NONE ? -1 : (int)map,
+           st->chained ? "chained" : st->has_dyld_info ? "classic" : "none");
     char fb[16];
     for (size_t i = 0; i < img.nsec; i++) {
         flags_str(img.sec[i].flags, fb);
@@ -70,7 +72,6 @@ int main(int argc, char **argv)
                s->flags & RW_SYM_FUNC ? "f" : "", s->flags & RW_SYM_GLOBAL ? "g" : "",
                s->flags & RW_SYM_UNDEF ? "u" : "");
     }
-    const struct macho_state *st = macho_st(&img);
     for (size_t i = 0; i < img.nrel; i++) {
         const struct rw_reloc *r = &img.rel[i];
         printf("rel %u 0x%llx %u %lld %s %u %u\n", r->section, (unsigned long long)r->offset,

@@ -20,6 +20,10 @@ _main:
 	leaq Lstr+3(%rip), %rax        # SIGNED, non-extern, addend
 	movb $0x12, Lstr2(%rip)        # SIGNED_1, non-extern
 	movl $0x12345678, Lstr2+1(%rip) # SIGNED_4, non-extern
+	movb $0x12, Lx(%rip)           # SIGNED_1, non-extern (a section without symbols)
+	movw $0x1234, Lx+2(%rip)       # SIGNED (the assembler's choice), non-extern
+	movl $0x12345678, Lx+4(%rip)   # SIGNED, non-extern
+	leaq Lx+8(%rip), %rax          # SIGNED, non-extern
 	jmp _ext_func                  # BRANCH (a tail call)
 	.globl _local_func
 _local_func:
@@ -45,3 +49,10 @@ Lstr:
 	.asciz "hello"
 Lstr2:
 	.asciz "world, long enough"
+
+	.section __DATA,__mine
+	.quad 0
+Lx:
+	.quad 0
+	.quad 0
+	.quad Lx + 4                   # UNSIGNED 64, non-extern
