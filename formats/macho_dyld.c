@@ -404,9 +404,14 @@ static enum rw_err helper_indirect(struct rw_image *img, struct macho_state *st,
             if ((e = macho_push_plt_sec(img, i, d)))
                 return e;
         uint64_t esz;
-        if (type == MACHO_S_SYMBOL_STUBS)
+        if (type == MACHO_S_SYMBOL_STUBS) {
             esz = s->reserved2;
-        else if (type == MACHO_S_NON_LAZY_SYMBOL_POINTERS || type == MACHO_S_LAZY_SYMBOL_POINTERS)
+            /* Go's linker writes 6 (x86-64's size) for 12-byte arm64 stubs:
+             * no stride to trust; the scanner still finds such stubs through
+             * the helper's slots (the stubs are PLT sections) */
+            if (img->machine == RW_MACH_AARCH64 && (esz % 4 || esz < 12))
+                continue;
+        } else if (type == MACHO_S_NON_LAZY_SYMBOL_POINTERS || type == MACHO_S_LAZY_SYMBOL_POINTERS)
             esz = PTR;
         else
             continue;
