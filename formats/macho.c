@@ -165,7 +165,7 @@ static void sort_unique(uint64_t *v, size_t *n)
 
 static uint32_t find_map_sec(const struct rw_image *img)
 {
-    const char *want = img->kind == RW_KIND_OBJECT ? "__TEXT,__callirw_map" : "__CALLIRW,__map";
+    const char *want = img->kind == RW_KIND_OBJECT ? "__DWARF,__callirw_map" : "__CALLIRW,__map";
     for (uint32_t i = 0; i < img->nsec; i++)
         if (!strcmp(img->sec[i].name, want))
             return i;
