@@ -101,9 +101,9 @@ done
 step "model of linked images (sections, fixups, helper) against llvm-readobj / machotool.py" \
   python3 "$T/check_model.py" image "$MD" "${imgs[@]::3}" "${imgs[@]:9:3}"
 
-# 4. a rewrite map makes the image "already rewritten": __TEXT,__callirw_map
+# 4. a rewrite map makes the image "already rewritten": __DWARF,__callirw_map
 #    in objects, segment __CALLIRW section __map in linked images
-printf '\t.section __TEXT,__callirw_map\n\t.byte 1\n\t.text\n\t.globl _main\n_main:\n\tret\n' >"$W/map.s"
+printf '\t.section __DWARF,__callirw_map,regular,debug\n\t.byte 1\n\t.text\n\t.globl _main\n_main:\n\tret\n' >"$W/map.s"
 printf '\t.section __CALLIRW,__map\n\t.byte 1\n\t.text\n\t.globl _main\n_main:\n\tret\n' >"$W/map2.s"
 printf '\t.text\n\t.globl _main\n_main:\n\tret\n' >"$W/nomap.s"
 for f in map map2 nomap; do clang --target=arm64-apple-macos11 -c "$W/$f.s" -o "$W/$f.o"; done
@@ -112,7 +112,7 @@ ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 "$W/map.o" "$DIR/libSy
 r=""
 for f in map.o map2.exe nomap.o map.exe map2.o; do r="$r $("$CALLIRW" scan --json "$W/$f" | jq .rewritten)"; done
 if [ "$r" = " true true false false false" ]; then
-  echo "ok   rewrite map found in an object (__TEXT,__callirw_map) and an image (__CALLIRW,__map) only"
+  echo "ok   rewrite map found in an object (__DWARF,__callirw_map) and an image (__CALLIRW,__map) only"
 else echo "FAIL rewrite map detection: $r (want true true false false false)"; bad=$((bad + 1)); fi
 
 # 5. refusals: one line, the right exit code
