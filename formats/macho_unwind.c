@@ -79,9 +79,13 @@ static int ui_fits(size_t size, uint64_t off, uint64_t count, uint64_t elsize)
 /* ---- reading ------------------------------------------------------------ */
 
 /* The entries of second-level page i (first-level entries ix[i], ix[i + 1]),
- * appended to o->e after checking them against the page's range. */
+ * appended to o->e after checking them against the page's range. last: the
+ * page before the sentinel, whose last entry may sit at the sentinel's own
+ * offset (ld64.lld-14 ends x86-64 tables with its last function's start, so
+ * that function is not covered; the entry is kept, and a rebuilt table with
+ * a later end covers it). */
 static enum rw_err ui_read_page(const uint8_t *old, size_t size, const uint8_t *ix, uint32_t i,
-                                struct ui_old *o, struct rw_diag *d)
+                                int last, struct ui_old *o, struct rw_diag *d)
 {
     uint32_t lo = rd32(ix), hi = rd32(ix + UI_INDEX_SIZE), page = rd32(ix + 4);
     if (!ui_fits(size, page, 1, UI_REGULAR_HDR))
@@ -121,7 +125,7 @@ static enum rw_err ui_read_page(const uint8_t *old, size_t size, const uint8_t *
                 return rw_fail(d, RW_E_CORRUPT, "__unwind_info: page %u entry %u: encoding index %u out of range", i, k, idx);
         }
         /* entries ascend inside the page's range */
-        if (off < lo || off >= hi)
+        if (off < lo || off > hi || (off == hi && (!last || k + 1 != count)))
             return rw_fail(d, RW_E_CORRUPT, "__unwind_info: page %u entry %u: function 0x%llx outside 0x%x..0x%x", i, k,
                            (unsigned long long)off, lo, hi);
         if (o->n && off <= o->e[o->n - 1].off)
@@ -235,7 +239,7 @@ static enum rw_err ui_read(const uint8_t *old, size_t size, struct ui_old *o, st
             return rw_fail(d, RW_E_NOMEM, "out of memory");
     }
     for (uint32_t i = 0; i + 1 < nix; i++) {
-        enum rw_err err = ui_read_page(old, size, ix + UI_INDEX_SIZE * i, i, o, d);
+        enum rw_err err = ui_read_page(old, size, ix + UI_INDEX_SIZE * i, i, i + 2 == nix, o, d);
         if (err)
             return err;
     }
@@ -360,9 +364,9 @@ static enum rw_err ui_check_adds(const struct ui_old *o, const struct macho_unwi
 {
     for (size_t k = 0; k < nadd; k++) {
         uint32_t f = adds[k].func_off, enc = adds[k].encoding;
-        if (o->has_end && f < o->end)
+        if ((o->has_end && f < o->end) || (o->n && f <= o->e[o->n - 1].off))
             return rw_fail(d, RW_E_CORRUPT, "__unwind_info: the old table covers up to 0x%x, past the added function at 0x%x",
-                           o->end, f);
+                           o->has_end ? o->end : o->e[o->n - 1].off, f);
         if (k && f <= adds[k - 1].func_off)
             return rw_fail(d, RW_E_INTERNAL, "__unwind_info: added functions are not sorted (0x%x after 0x%x)", f,
                            adds[k - 1].func_off);
@@ -387,7 +391,8 @@ static enum rw_err ui_entries(const struct ui_old *o, const struct macho_unwind_
                               uint32_t end, struct ui_entry **out, size_t *nout, size_t *nnew, struct rw_diag *d)
 {
     uint32_t next = nadd ? adds[0].func_off : end;
-    int gap = o->n > 0 && next > o->end;
+    /* (no gap entry when the last old entry already starts there) */
+    int gap = o->n > 0 && next > o->end && o->e[o->n - 1].off < o->end;
     if (nadd > (SIZE_MAX / sizeof **out) - o->n - 2)
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     size_t n = o->n + (size_t)gap + nadd;
