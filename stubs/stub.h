@@ -163,6 +163,28 @@ void stub_code_free(struct stub_code *code);
 enum stub_err stub_win64_unwind_info(const struct stub_code *code, uint8_t *out, size_t cap,
                                      size_t *len);
 
+/* The Mach-O compact unwind encoding of a stub (docs/stubs.md, "Mach-O
+ * compact unwind"; stubs/compact_unwind.c), for one entry covering the whole
+ * stub [0, len): __LD,__compact_unwind in objects, __unwind_info in images.
+ * Derived from the unwind steps and exact once the prologue is done (as for
+ * any compiled function):
+ *   x86-64 framed:  UNWIND_X86_64_MODE_RBP_FRAME, rbx (when saved) at
+ *                   rbp-8: 0x01010001, or 0x01000000 without rbx
+ *   x86-64 frameless: UNWIND_X86_64_MODE_STACK_IMMD, size 8: 0x02010000
+ *   arm64 framed:   UNWIND_ARM64_MODE_FRAME | X19_X20_PAIR when x19/x20 are
+ *                   saved: 0x04000001, or 0x04000000
+ *   arm64 frameless: UNWIND_ARM64_MODE_FRAMELESS, size 0: 0x02000000
+ * head (may be NULL) receives the frameless encoding, which describes
+ * [0, frame_start) of a stub with a frameless head (shape B, endbr64/bti) for
+ * a writer that gives that range its own entry.
+ * STUB_E_ENCODE when the frame is not what the encoding can say exactly
+ * (AAPCS64 stubs with service calls keep x19/x20 above the frame record,
+ * Microsoft x64 stubs have no rbp frame): the caller then emits encoding 0
+ * or uses DWARF. STUB_E_ABI for an unknown ABI, STUB_E_ARG for null
+ * arguments. Pure: no allocation. */
+enum stub_err stub_compact_unwind(const struct stub_code *code, uint32_t *encoding,
+                                  uint32_t *head);
+
 /* arm64 range-extension veneer: code placed at address `at` that branches
  * to `target` through x16 (`adrp x16; add x16, x16, #lo12; br x16`), for a
  * site whose BL/B cannot reach its stub. x16 (IP0) is the register AAPCS64

@@ -44,6 +44,21 @@
  * at every call. The epilogue mirrors the prologue instruction by
  * instruction (what Windows arm64 unwind codes need), and no frame reaches
  * a page (no stack probe is ever needed): F <= 704, OUT <= 448.
+ *
+ * Apple arm64 stubs with service calls use the frame Apple's compilers make
+ * instead, the one compact unwind's UNWIND_ARM64_MODE_FRAME describes
+ * (CFA = x29 + 16, x19 at x29-8, x20 at x29-16; docs/stubs.md section 8,
+ * "The Apple frame"):
+ *
+ *     stp x29, x30, [sp, #-16]!
+ *     mov x29, sp
+ *     stp x20, x19, [sp, #-16]!
+ *     sub sp, sp, #(slots + OUT)     slots below x20, growing down
+ *     ...                            the same body, slots addressed from sp
+ *     add sp, sp, #(slots + OUT)     (pairs: from x29, negative offsets)
+ *     ldp x20, x19, [sp], #16
+ *     ldp x29, x30, [sp], #16
+ *     ret
  */
 #include <string.h>
 
@@ -85,6 +100,11 @@ struct gen {
     int rt_test;       /* the runtime may be null here: test it around enter/leave */
     uint32_t F;        /* frame record + slots: x29 = entry sp - F */
     uint32_t out;      /* outgoing stack-argument area below that */
+    int afr;           /* Apple frame with service calls: the frame record on
+                          top (x29 = entry sp - 16), x19/x20 and the slots
+                          below it (negative x29 offsets) */
+    uint32_t below;    /* afr: x29 - sp in the body */
+    uint32_t in_off;   /* x29 + in_off = entry sp (the incoming stack args) */
     int32_t qbase, gbase, ret_x, ret_q;      /* x29-relative slots */
     int32_t sslot[CALLI_SIG_MAX_PARAMS];     /* stack STRINGs' native pointers */
     unsigned ng, nq;   /* argument registers of each class in use */
@@ -214,7 +234,7 @@ static void copy_stack_args(struct gen *g)
             idx[n++] = i;
     if (n == 0)
         return;
-    E(g, a64_add_imm(X10, FP, g->F));
+    E(g, a64_add_imm(X10, FP, g->in_off));
     for (unsigned k = 0; k < n; k++) {
         unsigned i = idx[k];
         const struct calli_loc *m = &g->lay.managed[i], *nt = &g->lay.native[i];
@@ -265,6 +285,35 @@ static void call_gc_service(struct gen *g, int32_t fn)
     }
 }
 
+/* The base register and offset of the frame slot at x29 + o. Slots are
+ * x29-relative with positive offsets, except in an Apple frame with service
+ * calls, where they lie below the frame record: a single load or store has
+ * no negative scaled form, so it addresses the slot from sp (x29 - below). */
+static unsigned slot_base(const struct gen *g, int32_t *o)
+{
+    if (!g->afr)
+        return FP;
+    *o += (int32_t)g->below;
+    return SP;
+}
+
+/* A pair access to the slots at x29 + o: from x29 when the signed offset
+ * fits (always, for the layouts made here), else (afr) from sp. */
+static uint32_t slot_pair(const struct gen *g, enum a64_pair_op op, unsigned r1, unsigned r2,
+                          int32_t o)
+{
+    uint32_t w = a64_ldstp(op, A64_OFFSET, r1, r2, FP, o);
+    if (w == A64_BAD && g->afr)
+        w = a64_ldstp(op, A64_OFFSET, r1, r2, SP, o + (int32_t)g->below);
+    return w;
+}
+
+static void slot_ldst(struct gen *g, enum a64_ldst_op op, unsigned rt, int32_t o, const char *what)
+{
+    unsigned base = slot_base(g, &o);
+    emit(g, a64_ldst(op, rt, base, o), what);
+}
+
 /* Save (store 1) or reload (0) the integer argument registers that are in
  * use, pairing neighbours. On reload the small ones are normalised on the
  * way (unless already done); skip: a register not to save (-1: none). */
@@ -285,12 +334,13 @@ static void gpr_args(struct gen *g, int store, int skip)
             continue;
         int32_t off = g->gbase + 8 * (int32_t)r;
         if (r + 1 < 8 && used[r + 1] && cv[r] == CV_NONE && cv[r + 1] == CV_NONE) {
-            E(g, a64_ldstp(store ? A64_STP_X : A64_LDP_X, A64_OFFSET, r, r + 1, FP, off));
+            E(g, slot_pair(g, store ? A64_STP_X : A64_LDP_X, r, r + 1, off));
             r++;
         } else if (store) {
-            E(g, a64_ldst(A64_STR_X, r, FP, off));
+            slot_ldst(g, A64_STR_X, r, off, "str x (argument slot)");
         } else {
-            load_norm(g, r, FP, off, cv[r], 1);
+            unsigned base = slot_base(g, &off);
+            load_norm(g, r, base, off, cv[r], 1);
         }
     }
 }
@@ -307,10 +357,10 @@ static void fpr_args(struct gen *g, int store)
             continue;
         int32_t off = g->qbase + 16 * (int32_t)r;
         if (r + 1 < 8 && used[r + 1]) {
-            E(g, a64_ldstp(store ? A64_STP_Q : A64_LDP_Q, A64_OFFSET, r, r + 1, FP, off));
+            E(g, slot_pair(g, store ? A64_STP_Q : A64_LDP_Q, r, r + 1, off));
             r++;
         } else {
-            E(g, a64_ldst(store ? A64_STR_Q : A64_LDR_Q, r, FP, off));
+            slot_ldst(g, store ? A64_STR_Q : A64_LDR_Q, r, off, "str/ldr q (argument slot)");
         }
     }
 }
@@ -333,7 +383,8 @@ static void framed(struct gen *g, int rt_in_x15)
 
     /* Frame layout, x29-relative. */
     uint32_t off = 16; /* the frame record */
-    if (g->calls) {
+    g->afr = g->apple && g->calls;
+    if (g->calls)
         for (unsigned i = 0; i < s->nparams; i++) {
             const struct calli_loc *m = &g->lay.managed[i];
             if (m->kind == CALLI_LOC_GPR && m->reg + 1u > g->ng)
@@ -341,6 +392,28 @@ static void framed(struct gen *g, int rt_in_x15)
             if (m->kind == CALLI_LOC_FPR && m->reg + 1u > g->nq)
                 g->nq = m->reg + 1u;
         }
+    if (g->afr) {
+        /* Apple: the layout compact unwind's UNWIND_ARM64_MODE_FRAME
+         * describes (what Apple's compilers make): CFA = x29 + 16, x19 at
+         * x29 - 8, x20 at x29 - 16, then the slots, growing down. */
+        int32_t o = -16; /* x20 */
+        o -= 16 * (int32_t)g->nq;
+        g->qbase = o;
+        o -= (int32_t)align16(8 * g->ng);
+        g->gbase = o;
+        o -= 32;
+        g->ret_x = o;
+        g->ret_q = o + 16;
+        for (unsigned i = 0; i < s->nparams; i++)
+            if (s->params[i] == CALLI_T_STRING && g->lay.managed[i].kind == CALLI_LOC_STACK) {
+                o -= 8;
+                g->sslot[i] = o;
+            }
+        g->F = 16;
+        g->out = g->lay.native_stack_size; /* a multiple of 16 */
+        g->below = align16((uint32_t)-o) + g->out;
+        g->in_off = 16;
+    } else if (g->calls) {
         off += 16; /* x19, x20 */
         g->qbase = (int32_t)off;
         off += 16 * g->nq;
@@ -355,12 +428,33 @@ static void framed(struct gen *g, int rt_in_x15)
                 off += 8;
             }
     }
-    g->F = align16(off);
-    g->out = g->lay.native_stack_size; /* a multiple of 16 */
+    if (!g->afr) {
+        g->F = align16(off);
+        g->out = g->lay.native_stack_size; /* a multiple of 16 */
+        g->in_off = g->F;
+    }
 
     c->has_frame = 1;
     c->frame_start = (uint32_t)c->len;
-    if (g->F <= 504) {
+    if (g->afr) {
+        /* Each step leaves a state DWARF describes; from the `sub` on, the
+         * FRAME encoding with the x19/x20 pair holds. */
+        E(g, a64_ldstp(A64_STP_X, A64_PRE, FP, LR, SP, -16));
+        uw(g, STUB_UW_ALLOC, 0, 16);
+        uw(g, STUB_UW_SAVE, FP, 0);
+        uw(g, STUB_UW_SAVE, LR, 8);
+        E(g, a64_mov_sp(FP, SP));
+        uw(g, STUB_UW_SET_FP, FP, 0);
+        E(g, a64_ldstp(A64_STP_X, A64_PRE, X20, X19, SP, -16));
+        uw(g, STUB_UW_ALLOC, 0, 16);
+        uw(g, STUB_UW_SAVE, X20, 0);
+        uw(g, STUB_UW_SAVE, X19, 8);
+        E(g, a64_sub_imm(SP, SP, g->below - 16));
+        uw(g, STUB_UW_ALLOC, 0, (int32_t)(g->below - 16));
+        c->saved_regs = 1u << FP | 1u << LR | 1u << X19 | 1u << X20;
+        c->prologue_end = (uint32_t)c->len;
+        c->frame_size = 16 + g->below;
+    } else if (g->F <= 504) {
         E(g, a64_ldstp(A64_STP_X, A64_PRE, FP, LR, SP, -(int32_t)g->F));
         uw(g, STUB_UW_ALLOC, 0, (int32_t)g->F);
     } else {
@@ -368,23 +462,25 @@ static void framed(struct gen *g, int rt_in_x15)
         uw(g, STUB_UW_ALLOC, 0, (int32_t)g->F);
         E(g, a64_ldstp(A64_STP_X, A64_OFFSET, FP, LR, SP, 0));
     }
-    uw(g, STUB_UW_SAVE, FP, 0);
-    uw(g, STUB_UW_SAVE, LR, 8);
-    E(g, a64_mov_sp(FP, SP));
-    uw(g, STUB_UW_SET_FP, FP, 0);
-    c->saved_regs = 1u << FP | 1u << LR;
-    if (g->calls) {
-        E(g, a64_ldstp(A64_STP_X, A64_OFFSET, X19, X20, SP, 16));
-        uw(g, STUB_UW_SAVE, X19, 16);
-        uw(g, STUB_UW_SAVE, X20, 24);
-        c->saved_regs |= 1u << X19 | 1u << X20;
+    if (!g->afr) {
+        uw(g, STUB_UW_SAVE, FP, 0);
+        uw(g, STUB_UW_SAVE, LR, 8);
+        E(g, a64_mov_sp(FP, SP));
+        uw(g, STUB_UW_SET_FP, FP, 0);
+        c->saved_regs = 1u << FP | 1u << LR;
+        if (g->calls) {
+            E(g, a64_ldstp(A64_STP_X, A64_OFFSET, X19, X20, SP, 16));
+            uw(g, STUB_UW_SAVE, X19, 16);
+            uw(g, STUB_UW_SAVE, X20, 24);
+            c->saved_regs |= 1u << X19 | 1u << X20;
+        }
+        if (g->out) {
+            E(g, a64_sub_imm(SP, SP, g->out));
+            uw(g, STUB_UW_ALLOC, 0, (int32_t)g->out);
+        }
+        c->prologue_end = (uint32_t)c->len;
+        c->frame_size = g->F + g->out;
     }
-    if (g->out) {
-        E(g, a64_sub_imm(SP, SP, g->out));
-        uw(g, STUB_UW_ALLOC, 0, (int32_t)g->out);
-    }
-    c->prologue_end = (uint32_t)c->len;
-    c->frame_size = g->F + g->out;
 
     if (g->calls) {
         if (rt_in_x15)
@@ -415,14 +511,14 @@ static void framed(struct gen *g, int rt_in_x15)
                 if (m->reg != X0)
                     E(g, a64_mov(X0, m->reg));
             } else if (m->kind == CALLI_LOC_GPR) {
-                E(g, a64_ldst(A64_LDR_X, X0, FP, slot));
+                slot_ldst(g, A64_LDR_X, X0, slot, "ldr x0 (string slot)");
             } else {
-                E(g, a64_ldst(A64_LDR_X, X0, FP, (int32_t)(g->F + m->stack_off)));
+                E(g, a64_ldst(A64_LDR_X, X0, FP, (int32_t)(g->in_off + m->stack_off)));
             }
             E(g, a64_ldst(A64_LDR_X, X1, X19, RT_CTX));
             E(g, a64_ldst(A64_LDR_X, X9, X19, RT_S2N));
             E(g, a64_blr(X9));
-            E(g, a64_ldst(A64_STR_X, X0, FP, slot));
+            slot_ldst(g, A64_STR_X, X0, slot, "str x0 (string slot)");
             if (m->kind == CALLI_LOC_STACK)
                 E(g, a64_ldst(A64_STR_X, X0, SP, (int32_t)g->lay.native[i].stack_off));
         }
@@ -435,8 +531,8 @@ static void framed(struct gen *g, int rt_in_x15)
         E(g, a64_blr(X20));
         /* 4. leave, 5. free_native, keeping the whole result (x0 and all
          * of q0, whatever the type, as the helper does) in the frame. */
-        E(g, a64_ldst(A64_STR_X, X0, FP, g->ret_x));
-        E(g, a64_ldst(A64_STR_Q, 0, FP, g->ret_q));
+        slot_ldst(g, A64_STR_X, X0, g->ret_x, "str x0 (result slot)");
+        slot_ldst(g, A64_STR_Q, 0, g->ret_q, "str q0 (result slot)");
         if (!g->sgc)
             call_gc_service(g, RT_LEAVE);
         for (unsigned i = 0; i < s->nparams; i++) {
@@ -444,14 +540,16 @@ static void framed(struct gen *g, int rt_in_x15)
                 continue;
             const struct calli_loc *m = &g->lay.managed[i];
             int32_t slot = m->kind == CALLI_LOC_GPR ? g->gbase + 8 * m->reg : g->sslot[i];
-            E(g, a64_ldst(A64_LDR_X, X0, FP, slot));
+            slot_ldst(g, A64_LDR_X, X0, slot, "ldr x0 (string slot)");
             E(g, a64_ldst(A64_LDR_X, X1, X19, RT_CTX));
             E(g, a64_ldst(A64_LDR_X, X9, X19, RT_FREE));
             E(g, a64_blr(X9));
         }
         /* 6. the marshaled result */
-        E(g, a64_ldst(A64_LDR_Q, 0, FP, g->ret_q));
-        load_norm(g, X0, FP, g->ret_x, conv_of(s->ret), 4);
+        slot_ldst(g, A64_LDR_Q, 0, g->ret_q, "ldr q0 (result slot)");
+        int32_t rx = g->ret_x;
+        unsigned rbase = slot_base(g, &rx);
+        load_norm(g, X0, rbase, rx, conv_of(s->ret), 4);
     } else {
         /* Only a return conversion (or Apple's stack layout) needs the frame. */
         if (!g->normalized)
@@ -470,6 +568,20 @@ static void framed(struct gen *g, int rt_in_x15)
     }
 
     c->epilogue_start = (uint32_t)c->len;
+    if (g->afr) { /* the prologue undone, instruction by instruction */
+        E(g, a64_add_imm(SP, SP, g->below - 16));
+        uw(g, STUB_UW_FREE, 0, (int32_t)(g->below - 16));
+        E(g, a64_ldstp(A64_LDP_X, A64_POST, X20, X19, SP, 16));
+        uw(g, STUB_UW_RELOAD, X20, 0);
+        uw(g, STUB_UW_RELOAD, X19, 0);
+        uw(g, STUB_UW_FREE, 0, 16);
+        E(g, a64_ldstp(A64_LDP_X, A64_POST, FP, LR, SP, 16));
+        uw(g, STUB_UW_RELOAD, FP, 0);
+        uw(g, STUB_UW_RELOAD, LR, 0);
+        uw(g, STUB_UW_FREE, 0, 16);
+        E(g, a64_ret());
+        return;
+    }
     if (g->out) {
         E(g, a64_add_imm(SP, SP, g->out));
         uw(g, STUB_UW_FREE, 0, (int32_t)g->out);

@@ -30,6 +30,12 @@
  * from every instruction of a stub: a copy with that instruction replaced by
  * `brk` traps, and the walk from the signal context must reach the
  * trampoline with the right CFA and the trampoline's x19, x20 and x29.
+ * At each of those pcs the stub's Mach-O compact unwind encoding
+ * (stub_compact_unwind) is also applied to the trapped machine state and
+ * must give the trampoline's pc, sp and x19-x29 wherever compact unwind
+ * claims to be exact (frameless code; a frame's body), with negative
+ * controls (the AAPCS64 frame read as FRAME; the Apple frame read without
+ * its x19/x20 pair).
  *
  * BTI: stubs for BTI images run in a PROT_BTI page and reach the target
  * through a guarded `bti c` landing pad; two negative controls show that a
@@ -1365,6 +1371,142 @@ static void test_shapes(const void *a_, const void *b_)
 }
 
 /* ---------------------------------------------------------------------------
+ * Compact unwind encodings (stub_compact_unwind): the exact Apple frame, the
+ * encodings of each kind of stub, and hand-made descriptions (the x86-64
+ * frames, which this arm64 build cannot generate, and refusals).
+ */
+static uint32_t cu_of(enum calli_abi abi, const struct calli_sig *s, int sgc, enum stub_err *rc)
+{
+    struct stub_code c;
+    uint32_t enc = 0xdeadbeef, head = 0;
+    CHECK(stub_generate(abi, s, sgc, 0, &c, 0, 0) == STUB_OK, "generate");
+    *rc = stub_compact_unwind(&c, &enc, &head);
+    CHECK(head == 0x02000000, "arm64 head encoding %08x", head);
+    stub_code_free(&c);
+    return enc;
+}
+
+struct hand_step {
+    uint32_t pc;
+    uint8_t op, reg;
+    int32_t v;
+};
+
+static enum stub_err cu_hand(enum calli_abi abi, const struct hand_step *st, size_t n,
+                             uint32_t pend, uint32_t *enc)
+{
+    static struct stub_unwind_step u[16];
+    struct stub_code c;
+    memset(&c, 0, sizeof c);
+    for (size_t i = 0; i < n; i++)
+        u[i] = (struct stub_unwind_step){.pc_off = st[i].pc, .op = st[i].op, .reg = st[i].reg,
+                                         .value = st[i].v};
+    c.abi = abi;
+    c.has_frame = 1;
+    c.unwind = u;
+    c.nunwind = n;
+    c.prologue_end = pend;
+    c.epilogue_start = c.len = pend + 8;
+    *enc = 0;
+    return stub_compact_unwind(&c, enc, 0);
+}
+
+static void test_compact_unwind(const void *a_, const void *b_)
+{
+    (void)a_, (void)b_;
+    struct stub_code c;
+    enum stub_err rc;
+    uint32_t enc, head;
+    set_case("compact unwind", "encodings");
+    /* Apple i8 (i8): the frame compact unwind describes, exactly. */
+    struct calli_sig s = mk(I8, 1, (const uint8_t[]){I8});
+    CHECK(stub_generate(CALLI_ABI_APPLE_ARM64, &s, 0, 0, &c, 0, 0) == STUB_OK, "generate");
+    CHECK(c.frame_start == 12 && c.prologue_end == 28 && c.frame_size == 80 &&
+              word(&c, 3) == 0xa9bf7bfd && word(&c, 4) == 0x910003fd &&  /* stp x29, x30, [sp, #-16]!; mov x29, sp */
+              word(&c, 5) == 0xa9bf4ff4 && word(&c, 6) == 0xd100c3ff,    /* stp x20, x19, [sp, #-16]!; sub sp, sp, #48 */
+          "apple i8_i8: prologue");
+    size_t n = c.len / 4;
+    CHECK(c.epilogue_start == c.len - 16 && word(&c, n - 4) == 0x9100c3ff &&
+              word(&c, n - 3) == 0xa8c14ff4 && word(&c, n - 2) == 0xa8c17bfd &&
+              word(&c, n - 1) == 0xd65f03c0, "apple i8_i8: epilogue");
+    CHECK(stub_compact_unwind(&c, &enc, &head) == STUB_OK && enc == 0x04000001 &&
+              head == 0x02000000, "apple i8_i8: encoding %08x", enc);
+    stub_code_free(&c);
+    /* The same key for AAPCS64 keeps the old layout, which FRAME cannot say. */
+    cu_of(CALLI_ABI_AAPCS64, &s, 0, &rc);
+    CHECK(rc == STUB_E_ENCODE, "aapcs64 i8_i8 not refused");
+    /* Frameless, framed without service calls, framed with them. */
+    CHECK(cu_of(CALLI_ABI_APPLE_ARM64, &s, 1, &rc) == 0x02000000 && rc == STUB_OK, "i8_i8_sgc");
+    s = mk(B, 1, (const uint8_t[]){I4});
+    CHECK(cu_of(CALLI_ABI_APPLE_ARM64, &s, 1, &rc) == 0x04000000 && rc == STUB_OK, "b_i4_sgc");
+    CHECK(cu_of(CALLI_ABI_AAPCS64, &s, 1, &rc) == 0x04000000 && rc == STUB_OK, "aapcs b_i4_sgc");
+    s = mk(I4, 2, (const uint8_t[]){S, B});
+    CHECK(cu_of(CALLI_ABI_APPLE_ARM64, &s, 1, &rc) == 0x04000001 && rc == STUB_OK, "i4_s_b_sgc");
+    /* Apple: a BOOL on the stack frames the stub even without calls. */
+    s = mk(V, 9, (const uint8_t[]){I4, I4, I4, I4, I4, I4, I4, I4, B});
+    CHECK(cu_of(CALLI_ABI_APPLE_ARM64, &s, 1, &rc) == 0x04000000 && rc == STUB_OK, "bool on stack");
+    /* 64 strings: the largest Apple frame. */
+    s = mk(V, 0, 0);
+    s.nparams = 64;
+    memset(s.params, S, 64);
+    CHECK(cu_of(CALLI_ABI_APPLE_ARM64, &s, 0, &rc) == 0x04000001 && rc == STUB_OK, "v_s*64");
+
+    /* Hand-made descriptions. x86-64 System V: push rbp; mov rbp, rsp;
+     * push rbx; sub rsp, 24 -> RBP_FRAME, rbx at rbp-8 (offset 1, slot 1). */
+    enum { PU = STUB_UW_PUSH, FP_ = STUB_UW_SET_FP, AL = STUB_UW_ALLOC, SV = STUB_UW_SAVE,
+           PO = STUB_UW_POP };
+    const struct hand_step sysv[] = {{1, PU, 5, 0}, {4, FP_, 5, 0}, {5, PU, 3, 0}, {9, AL, 0, 24}};
+    CHECK(cu_hand(CALLI_ABI_SYSV_X64, sysv, 4, 9, &enc) == STUB_OK && enc == 0x01010001,
+          "sysv frame: %08x", enc);
+    CHECK(cu_hand(CALLI_ABI_SYSV_X64, sysv, 2, 4, &enc) == STUB_OK && enc == 0x01000000,
+          "sysv frame without rbx: %08x", enc);
+    /* rbx, r12, r14 pushed: offset 3, slots from rbp-24 up: r14, r12, rbx */
+    const struct hand_step three[] = {{1, PU, 5, 0}, {4, FP_, 5, 0}, {5, PU, 3, 0},
+                                      {7, PU, 12, 0}, {9, PU, 14, 0}};
+    CHECK(cu_hand(CALLI_ABI_SYSV_X64, three, 5, 9, &enc) == STUB_OK &&
+              enc == (0x01000000u | 3u << 16 | 4u | 2u << 3 | 1u << 6), "sysv three: %08x", enc);
+    /* Microsoft x64: push rbx; sub rsp, 48 - no rbp frame: refused. */
+    const struct hand_step win[] = {{1, PU, 3, 0}, {5, AL, 0, 48}};
+    CHECK(cu_hand(CALLI_ABI_WIN_X64, win, 2, 5, &enc) == STUB_E_ENCODE, "win64 not refused");
+    /* rsi saved (not in the compact register set): refused. */
+    const struct hand_step rsi[] = {{1, PU, 5, 0}, {4, FP_, 5, 0}, {5, PU, 6, 0}};
+    CHECK(cu_hand(CALLI_ABI_SYSV_X64, rsi, 3, 5, &enc) == STUB_E_ENCODE, "rsi not refused");
+    /* A pop in the prologue: refused. */
+    const struct hand_step pop[] = {{1, PU, 5, 0}, {4, FP_, 5, 0}, {5, PO, 5, 0}};
+    CHECK(cu_hand(CALLI_ABI_SYSV_X64, pop, 3, 5, &enc) == STUB_E_ENCODE, "pop not refused");
+    /* arm64, Apple's compilers' form: stp x20, x19, [sp, #-32]!;
+     * stp x29, x30, [sp, #16]; add x29, sp, #16 -> FRAME | X19_X20. */
+    const struct hand_step clang[] = {{4, AL, 0, 32}, {4, SV, 20, 0}, {4, SV, 19, 8},
+                                      {8, SV, 29, 16}, {8, SV, 30, 24}, {12, FP_, 29, 16}};
+    CHECK(cu_hand(CALLI_ABI_APPLE_ARM64, clang, 6, 12, &enc) == STUB_OK && enc == 0x04000001,
+          "clang frame: %08x", enc);
+    /* Two pairs: x21/x22 below x19/x20. */
+    const struct hand_step two[] = {{4, AL, 0, 48}, {4, SV, 22, 0}, {4, SV, 21, 8},
+                                    {8, SV, 20, 16}, {8, SV, 19, 24}, {12, SV, 29, 32},
+                                    {12, SV, 30, 40}, {16, FP_, 29, 32}};
+    CHECK(cu_hand(CALLI_ABI_APPLE_ARM64, two, 8, 16, &enc) == STUB_OK && enc == 0x04000003,
+          "two pairs: %08x", enc);
+    /* The pair swapped (x19 at x29-16): refused. */
+    const struct hand_step swapped[] = {{4, AL, 0, 32}, {4, SV, 19, 0}, {4, SV, 20, 8},
+                                        {8, SV, 29, 16}, {8, SV, 30, 24}, {12, FP_, 29, 16}};
+    CHECK(cu_hand(CALLI_ABI_APPLE_ARM64, swapped, 6, 12, &enc) == STUB_E_ENCODE, "swap not refused");
+    /* The old layout: stp x29, x30, [sp, #-80]!; mov x29, sp; stp x19, x20, [sp, #16]. */
+    const struct hand_step old[] = {{4, AL, 0, 80}, {4, SV, 29, 0}, {4, SV, 30, 8},
+                                    {8, FP_, 29, 0}, {12, SV, 19, 16}, {12, SV, 20, 24}};
+    CHECK(cu_hand(CALLI_ABI_APPLE_ARM64, old, 6, 12, &enc) == STUB_E_ENCODE, "old not refused");
+    /* Half a pair, or x18: refused. */
+    const struct hand_step half[] = {{4, AL, 0, 32}, {4, SV, 19, 8}, {8, SV, 29, 16},
+                                     {8, SV, 30, 24}, {12, FP_, 29, 16}};
+    CHECK(cu_hand(CALLI_ABI_APPLE_ARM64, half, 5, 12, &enc) == STUB_E_ENCODE, "half not refused");
+    /* Errors. */
+    memset(&c, 0, sizeof c);
+    c.abi = (enum calli_abi)99;
+    CHECK(stub_compact_unwind(&c, &enc, 0) == STUB_E_ABI, "abi");
+    CHECK(stub_compact_unwind(0, &enc, 0) == STUB_E_ARG && stub_compact_unwind(&c, 0, 0) == STUB_E_ARG,
+          "null");
+}
+
+/* ---------------------------------------------------------------------------
  * BTI controls: what the BTI cases would catch.
  */
 struct bti_ctl {
@@ -1477,12 +1619,84 @@ static _Unwind_Reason_Code uw_cb(struct _Unwind_Context *ctx, void *arg)
     return _URC_NORMAL_STOP;
 }
 
+/* Compact unwind at the trapped pc: the stub's encoding (from
+ * stub_compact_unwind) applied to the machine state, the way libunwind's
+ * CompactUnwinder_arm64 steps (restated here independently): FRAMELESS
+ * size 0 takes the return address from x30 and leaves sp; FRAME reads x19
+ * at x29-8 and x20 at x29-16 (and further pairs below), the caller's x29
+ * at [x29], the return address at [x29+8], and sets sp = x29 + 16. The
+ * result must be the trampoline's state at the call: pc, sp and x19-x29.
+ * The encoding is claimed where compilers claim it: a frameless stub and a
+ * frameless head everywhere, a frame from prologue_end to epilogue_start. */
+static volatile int cu_on;              /* check this stub */
+static volatile uint32_t cu_enc, cu_head, cu_fstart, cu_pend, cu_estart;
+static volatile int cu_has_frame;
+static unsigned cu_checked, cu_bad;     /* per stub */
+static char cu_why[200];
+static unsigned cu_pcs;                 /* in all */
+
+static void cu_check(const ucontext_t *uc, uintptr_t pc)
+{
+    uint32_t off = (uint32_t)(pc - uw_lo), enc;
+    if (!cu_has_frame || off < cu_fstart)
+        enc = cu_has_frame ? cu_head : cu_enc;
+    else if (off >= cu_pend && off <= cu_estart)
+        enc = cu_enc;
+    else
+        return; /* prologue and epilogue: not described by compact unwind */
+    uint64_t r[32];
+    for (int i = 0; i < 31; i++)
+        r[i] = uc->uc_mcontext.regs[i];
+    uint64_t sp = uc->uc_mcontext.sp, ret;
+    if ((enc & 0x0f000000) == 0x02000000) { /* FRAMELESS */
+        sp += 16 * (uint64_t)(enc >> 12 & 0xfff);
+        if (enc & 0xfff)
+            goto bad_enc; /* the stubs never save registers without a frame */
+        ret = r[30];
+    } else if ((enc & 0x0f000000) == 0x04000000) { /* FRAME */
+        if (enc & 0x00fffee0)
+            goto bad_enc;
+        uint64_t fp = r[29], loc = fp - 8;
+        for (unsigned k = 0; k < 5; k++)
+            if (enc & 1u << k) {
+                memcpy(&r[19 + 2 * k], (const void *)(uintptr_t)loc, 8);
+                memcpy(&r[20 + 2 * k], (const void *)(uintptr_t)(loc - 8), 8);
+                loc -= 16;
+            }
+        memcpy(&r[29], (const void *)(uintptr_t)fp, 8);
+        memcpy(&ret, (const void *)(uintptr_t)(fp + 8), 8);
+        sp = fp + 16;
+    } else {
+        goto bad_enc;
+    }
+    cu_checked++;
+    const char *what = 0;
+    if (ret != (uintptr_t)tramp_after_call)
+        what = "return address";
+    else if (sp != uw_tramp->sp_at_call)
+        what = "sp";
+    for (int i = 19; i <= 29 && !what; i++)
+        if (r[i] != uw_tramp->cs_in[i - 19])
+            what = i == 29 ? "x29" : "a callee-saved register (x19-x28)";
+    if (!what)
+        return;
+    if (!cu_bad++)
+        snprintf(cu_why, sizeof cu_why, "pc +%u: compact encoding %08x gives the wrong %s", off,
+                 enc, what);
+    return;
+bad_enc:
+    if (!cu_bad++)
+        snprintf(cu_why, sizeof cu_why, "pc +%u: unexpected compact encoding %08x", off, enc);
+}
+
 static void on_trap(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig, (void)si;
     ucontext_t *uc = ucv;
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.pc;
     uw_trapped = 1;
+    if (cu_on && pc >= uw_lo && pc < uw_hi)
+        cu_check(uc, pc);
     if (pc < uw_lo || pc >= uw_hi) {
         snprintf(uw_why, sizeof uw_why, "trap at %#lx, outside the stub", (unsigned long)pc);
         uw_state = 3;
@@ -1500,6 +1714,7 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 struct uw_case {
     enum calli_abi abi;
     int sgc, rt_null, via_site;
+    uint32_t force_enc; /* negative control: check this encoding instead, expect mismatches */
 };
 
 static void unwind_every_instruction(const struct calli_sig *s, const struct uw_case *u)
@@ -1521,6 +1736,22 @@ static void unwind_every_instruction(const struct calli_sig *s, const struct uw_
     make_input(s, &cur_lay, &in);
     const void *rtp = rt_null ? 0 : (const void *)&lean;
     memcpy(mini_cookie + 8, &rtp, 8);
+
+    /* Mach-O arm64 stubs must have an exact compact encoding; AAPCS64
+     * stubs are checked too when the encoding can describe them. */
+    uint32_t enc = 0, head = 0;
+    enum stub_err ce = stub_compact_unwind(&c, &enc, &head);
+    CHECK(ce == STUB_OK || (abi == CALLI_ABI_AAPCS64 && ce == STUB_E_ENCODE),
+          "stub_compact_unwind: %s", stub_strerror(ce));
+    cu_on = ce == STUB_OK || u->force_enc;
+    cu_enc = u->force_enc ? u->force_enc : enc;
+    cu_head = head;
+    cu_has_frame = c.has_frame;
+    cu_fstart = c.frame_start;
+    cu_pend = c.prologue_end;
+    cu_estart = c.epilogue_start;
+    cu_checked = cu_bad = 0;
+    cu_why[0] = 0;
 
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
@@ -1564,6 +1795,17 @@ static void unwind_every_instruction(const struct calli_sig *s, const struct uw_
     CHECK(trapped >= 1 && (rt_null || c.tail_call || trapped == n),
           "%u of %zu instructions trapped", trapped, n);
     unwound_pcs += trapped;
+    cu_on = 0;
+    if (u->force_enc) /* every pc of the body disagrees (but the first, before x19 and x20
+                         are written, for an encoding that only omits them) */
+        CHECK(cu_checked > 1 && cu_bad + 1 >= cu_checked,
+              "negative control: %u of %u pcs disagree with encoding %08x", cu_bad, cu_checked,
+              u->force_enc);
+    else if (ce == STUB_OK)
+        CHECK(cu_bad == 0 && cu_checked > 0, "compact unwind: %s (%u of %u pcs)",
+              cu_bad ? cu_why : "no pc checked", cu_bad, cu_checked);
+    if (!u->force_enc)
+        cu_pcs += cu_checked;
     stub_code_free(&c);
 }
 
@@ -1577,9 +1819,20 @@ static void test_unwind_every_instruction(void)
             if ((v & 2) && has_str)
                 continue;
             struct uw_case u = {(v & 4) ? CALLI_ABI_APPLE_ARM64 : CALLI_ABI_AAPCS64, v & 1,
-                                (v >> 1) & 1, (int)(e & 1)};
+                                (v >> 1) & 1, (int)(e & 1), 0};
             CASE(unwind_every_instruction, &s, &u);
         }
+    }
+    /* Negative controls for the compact unwind check, at every pc of the
+     * body: the AAPCS64 frame (x19/x20 above the frame record, CFA = x29 +
+     * 80: the layout Apple stubs had before) read as FRAME with the x19/x20
+     * pair, and an Apple frame read without its pair. */
+    {
+        struct calli_sig s = mk(I4, 2, (const uint8_t[]){S, B});
+        struct uw_case old = {CALLI_ABI_AAPCS64, 0, 0, 0, 0x04000001};
+        CASE(unwind_every_instruction, &s, &old);
+        struct uw_case nopair = {CALLI_ABI_APPLE_ARM64, 0, 0, 0, 0x04000000};
+        CASE(unwind_every_instruction, &s, &nopair);
     }
     /* The largest frames (an stp pre-index cannot allocate them). */
     for (int k = 0; k < 2; k++) {
@@ -1587,14 +1840,14 @@ static void test_unwind_every_instruction(void)
         s.nparams = CALLI_SIG_MAX_PARAMS;
         for (unsigned i = 0; i < s.nparams; i++)
             s.params[i] = k && i % 8 == 0 ? R8 : S;
-        struct uw_case u = {k ? CALLI_ABI_APPLE_ARM64 : CALLI_ABI_AAPCS64, k, 0, 0};
+        struct uw_case u = {k ? CALLI_ABI_APPLE_ARM64 : CALLI_ABI_AAPCS64, k, 0, 0, 0};
         CASE(unwind_every_instruction, &s, &u);
     }
     for (unsigned k = 0; k < 300; k++) {
         struct calli_sig s;
         rnd_sig(&s);
         int has_str = memchr(s.params, CALLI_T_STRING, s.nparams) != 0;
-        struct uw_case u = {rndn(4) ? CALLI_ABI_AAPCS64 : CALLI_ABI_APPLE_ARM64, (int)rndn(2), 0, 0};
+        struct uw_case u = {rndn(4) ? CALLI_ABI_AAPCS64 : CALLI_ABI_APPLE_ARM64, (int)rndn(2), 0, 0, 0};
         u.rt_null = !has_str && rndn(2);
         u.via_site = rndn(4) == 0;
         CASE(unwind_every_instruction, &s, &u);
@@ -1617,6 +1870,7 @@ int main(void)
     clock_t t0 = clock();
 
     CASE(test_shapes, 0, 0);
+    CASE(test_compact_unwind, 0, 0);
     test_bti_controls();
     test_edge_cases();
     unsigned edge_cases = helper_compared;
@@ -1624,9 +1878,10 @@ int main(void)
     test_unwind_every_instruction();
 
     printf("stub-a64: %u cases compared with the generic helper (%u edge, %u random), %u "
-           "backtraces through registered FDEs, %u stub instructions unwound from; %.1f s\n",
+           "backtraces through registered FDEs, %u stub instructions unwound from (%u of them "
+           "also by compact unwind); %.1f s\n",
            helper_compared, edge_cases, helper_compared - edge_cases, backtraces, unwound_pcs,
-           (double)(clock() - t0) / CLOCKS_PER_SEC);
+           cu_pcs, (double)(clock() - t0) / CLOCKS_PER_SEC);
     summary();
     return n_fail != 0;
 }
