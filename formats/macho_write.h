@@ -96,7 +96,7 @@ void mw_le_free(struct mw *w);
 
 /* macho_write_unwind.c: the stubs in __TEXT,__unwind_info (a warning, not
  * an error, when that cannot be done). */
-uint32_t mw_unwind_encoding(enum rw_machine m, const struct stub_code *c);
+uint32_t mw_unwind_encoding(const struct stub_code *c);
 enum rw_err mw_unwind_write(struct mw *w, uint8_t *out, uint64_t text_va);
 
 #endif

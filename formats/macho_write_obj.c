@@ -218,26 +218,13 @@ static enum rw_err load_sections(struct ow *w)
     return RW_OK;
 }
 
-/* Compact unwind encoding of a stub (docs/stubs.md, "Mach-O compact unwind"
- * and "Mach-O arm64, compact unwind"); 0 (no unwind information) for an
- * arm64 framed stub whose CFA is not x29 + 16 (docs/macho-objects.md). */
-static uint32_t cu_encoding(const struct ow *w, const struct stub_code *c)
+/* Compact unwind encoding of a stub: stub_compact_unwind derives it from the
+ * stub's own unwind description (docs/stubs.md section 10); 0 (no unwind
+ * information) for a frame the encoding cannot say exactly. */
+static uint32_t cu_encoding(const struct stub_code *c)
 {
-    if (!w->a64) {
-        if (!c->has_frame)
-            return MACHO_UNWIND_X86_64_MODE_STACK_IMMD | 1u << 16; /* return address only */
-        uint32_t rbp = 1u << STUB_X86_RBP, rbx = 1u << STUB_X86_RBX;
-        if (c->saved_regs & ~(rbp | rbx))
-            return 0;
-        /* rbx at rbp-8: frame offset 1, register slot 1 = UNWIND_X86_64_REG_RBX */
-        return MACHO_UNWIND_X86_64_MODE_RBP_FRAME |
-               (c->saved_regs & rbx ? (1u << 16 | 1u) : 0);
-    }
-    if (!c->has_frame)
-        return MACHO_UNWIND_ARM64_MODE_FRAMELESS;
-    if (c->frame_size == 16 && c->saved_regs == (1u << STUB_A64_FP | 1u << STUB_A64_LR))
-        return MACHO_UNWIND_ARM64_MODE_FRAME;
-    return 0;
+    uint32_t enc;
+    return stub_compact_unwind(c, &enc, NULL) == STUB_OK ? enc : 0;
 }
 
 /* The new sections: stubs, compact unwind (new, or the old one grown and
@@ -298,7 +285,7 @@ static enum rw_err add_sections(struct ow *w, const uint8_t *map, size_t map_len
             uint8_t ent[MACHO_COMPACT_UNWIND_ENTRY_SIZE] = {0};
             /* function start: 0 + the stub symbol (an extern UNSIGNED) */
             macho_put32(ent + 8, (uint32_t)p->stubs[i].code.len);
-            macho_put32(ent + 12, cu_encoding(w, &p->stubs[i].code));
+            macho_put32(ent + 12, cu_encoding(&p->stubs[i].code));
             uint64_t at = base + o->extra.len;
             if (at > UINT32_MAX - MACHO_COMPACT_UNWIND_ENTRY_SIZE)
                 return rw_fail(w->d, RW_E_NOROOM, "__LD,__compact_unwind too large");

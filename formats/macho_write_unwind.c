@@ -14,32 +14,12 @@
 
 #include "macho_write.h"
 
-/* compact_unwind_encoding.h: x86-64 RBP frame: saved registers at
- * rbp - 8 * offset, one 3-bit register number per slot (rbx = 1); frameless
- * with an immediate stack size in 8-byte units (the return address: 1). */
-#define X86_RBP_FRAME_OFFSET_SHIFT 16
-#define X86_REG_RBX 1u
-#define X86_FRAMELESS_SIZE_SHIFT 16
-
-uint32_t mw_unwind_encoding(enum rw_machine m, const struct stub_code *c)
+uint32_t mw_unwind_encoding(const struct stub_code *c)
 {
-    if (m == RW_MACH_X86_64) {
-        if (!c->has_frame)
-            return MACHO_UNWIND_X86_64_MODE_STACK_IMMD | 1u << X86_FRAMELESS_SIZE_SHIFT;
-        uint32_t rbx = 1u << STUB_X86_RBX, rbp = 1u << STUB_X86_RBP;
-        if (c->saved_regs & ~(rbx | rbp))
-            return 0; /* not what the generator makes: no entry */
-        return MACHO_UNWIND_X86_64_MODE_RBP_FRAME |
-               ((c->saved_regs & rbx) ? 1u << X86_RBP_FRAME_OFFSET_SHIFT | X86_REG_RBX : 0);
-    }
-    if (!c->has_frame)
-        return MACHO_UNWIND_ARM64_MODE_FRAMELESS; /* stack size 0 */
-    uint32_t record = 1u << STUB_A64_FP | 1u << STUB_A64_LR;
-    if (c->frame_size == 16 && !(c->saved_regs & ~record))
-        return MACHO_UNWIND_ARM64_MODE_FRAME; /* no register pairs */
-    /* x19/x20 above the frame record, CFA = x29 + F: only DWARF can say it,
-     * and __eh_frame cannot grow (docs/macho-images.md): no entry */
-    return 0;
+    uint32_t enc;
+    /* derived from the stub's unwind description (docs/stubs.md section 10);
+     * 0 (no unwind information) when the encoding cannot say it exactly */
+    return stub_compact_unwind(c, &enc, NULL) == STUB_OK ? enc : 0;
 }
 
 static const struct mw_sect *find_unwind(const struct mw *w)
@@ -101,7 +81,7 @@ enum rw_err mw_unwind_write(struct mw *w, uint8_t *out, uint64_t text_va)
     for (size_t i = 0; i < w->plan->nstubs; i++) {
         const struct rw_stub *s = &w->plan->stubs[i];
         struct macho_unwind_add a = {(uint32_t)(text_va + s->offset - base),
-                                     mw_unwind_encoding(w->img->machine, &s->code)};
+                                     mw_unwind_encoding(&s->code)};
         size_t j = i;
         for (; j > 0 && adds[j - 1].func_off > a.func_off; j--)
             adds[j] = adds[j - 1];
