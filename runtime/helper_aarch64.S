@@ -1,5 +1,7 @@
 /* helper_aarch64.S - GenericPInvokeCalliHelper and the invoke trampoline for
- * AAPCS64 (ELF). See docs/runtime.md and runtime/calli_dispatch.h.
+ * AAPCS64 (ELF) and Apple arm64 (Mach-O; runtime/asm_sym.h: what differs;
+ * the dispatcher built for Apple reads stack arguments packed by natural
+ * size). See docs/runtime.md and runtime/calli_dispatch.h.
  *
  * Entry (spec section 1): target in x12, cookie in x15, managed arguments in
  * x0-x7 / v0-v7 and on the stack from sp (entered by `bl`, or by `b` from a
@@ -8,6 +10,7 @@
  * (the helper touches none of them but x29, which it saves).
  * Both entries begin with `bti c` (a NOP without BTI).
  */
+#include "asm_sym.h"
 #include "calli_dispatch.h"
 
 #define FRAME (16 + CALLI_REGS_SIZE) /* frame record + save area */
@@ -15,10 +18,9 @@
 
     .text
 
-    .globl GenericPInvokeCalliHelper
-    .type GenericPInvokeCalliHelper, %function
+    FUNC_BEGIN(GenericPInvokeCalliHelper)
     .p2align 4
-GenericPInvokeCalliHelper:
+CSYM(GenericPInvokeCalliHelper):
     .cfi_startproc
     hint #34                          /* bti c */
     stp x29, x30, [sp, #-FRAME]!
@@ -38,23 +40,20 @@ GenericPInvokeCalliHelper:
     add x1, sp, #FRAME                /* managed stack arguments: entry sp */
     mov x2, x12                       /* target */
     mov x3, x15                       /* cookie */
-    bl calli_rt_dispatch
+    bl CSYM(calli_rt_dispatch)
     ldr x0, [sp, #SAVE + CALLI_REGS_RET_GPR]
     ldr q0, [sp, #SAVE + CALLI_REGS_RET_FPR]
     ldp x29, x30, [sp], #FRAME
-    .cfi_restore x29
-    .cfi_restore x30
-    .cfi_def_cfa_offset 0
+    ELF_ONLY(.cfi_restore x29; .cfi_restore x30; .cfi_def_cfa_offset 0)
     ret
     .cfi_endproc
-    .size GenericPInvokeCalliHelper, . - GenericPInvokeCalliHelper
+    FUNC_END(GenericPInvokeCalliHelper)
 
 /* void calli_rt_invoke(struct calli_invoke *inv) */
-    .globl calli_rt_invoke
-    .hidden calli_rt_invoke
-    .type calli_rt_invoke, %function
+    FUNC_BEGIN(calli_rt_invoke)
+    HIDDEN(calli_rt_invoke)
     .p2align 4
-calli_rt_invoke:
+CSYM(calli_rt_invoke):
     .cfi_startproc
     hint #34                          /* bti c */
     stp x29, x30, [sp, #-32]!
@@ -90,17 +89,16 @@ calli_rt_invoke:
     str x0, [x19, #CALLI_REGS_RET_GPR]
     str q0, [x19, #CALLI_REGS_RET_FPR]
     mov sp, x29
-    .cfi_def_cfa_register sp
+    ELF_ONLY(.cfi_def_cfa_register sp)
     ldr x19, [sp, #16]
-    .cfi_restore x19
+    ELF_ONLY(.cfi_restore x19)
     ldp x29, x30, [sp], #32
-    .cfi_restore x29
-    .cfi_restore x30
-    .cfi_def_cfa_offset 0
+    ELF_ONLY(.cfi_restore x29; .cfi_restore x30; .cfi_def_cfa_offset 0)
     ret
     .cfi_endproc
-    .size calli_rt_invoke, . - calli_rt_invoke
+    FUNC_END(calli_rt_invoke)
 
+#if defined(__ELF__)
     .section .note.GNU-stack, "", %progbits
 
 /* BTI compatible: both entries begin with `bti c`. */
@@ -114,3 +112,6 @@ calli_rt_invoke:
     .long 4
     .long 1                           /* BTI */
     .p2align 3
+#else
+    .subsections_via_symbols
+#endif

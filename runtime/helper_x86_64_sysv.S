@@ -1,23 +1,24 @@
 /* helper_x86_64_sysv.S - GenericPInvokeCalliHelper and the invoke trampoline
- * for x86-64 System V (ELF). See docs/runtime.md and runtime/calli_dispatch.h.
+ * for x86-64 System V, ELF and Mach-O (runtime/asm_sym.h: what differs). See
+ * docs/runtime.md and runtime/calli_dispatch.h.
  *
  * Entry (spec section 1): target in r10, cookie in r11, managed arguments in
  * rdi rsi rdx rcx r8 r9 / xmm0-7 and on the stack from [rsp+8] (entered by
  * `call`; a tail `jmp` from a frameless point leaves the same state).
  * Exit: rax / xmm0 hold the marshaled result; rbx rbp r12-r15 preserved.
  */
+#include "asm_sym.h"
 #include "calli_dispatch.h"
 
     .intel_syntax noprefix
     .text
 
 /* void GenericPInvokeCalliHelper(void) - special convention, see above. */
-    .globl GenericPInvokeCalliHelper
-    .type GenericPInvokeCalliHelper, @function
+    FUNC_BEGIN(GenericPInvokeCalliHelper)
     .p2align 4
-GenericPInvokeCalliHelper:
+CSYM(GenericPInvokeCalliHelper):
     .cfi_startproc
-    endbr64
+    ELF_ONLY(endbr64)
     push rbp
     .cfi_def_cfa_offset 16
     .cfi_offset rbp, -16
@@ -43,23 +44,22 @@ GenericPInvokeCalliHelper:
     lea rsi, [rbp + 16]               /* managed stack arguments: entry rsp + 8 */
     mov rdx, r10                      /* target */
     mov rcx, r11                      /* cookie */
-    call calli_rt_dispatch
+    call CSYM(calli_rt_dispatch)
     mov rax, [rsp + CALLI_REGS_RET_GPR]
     movaps xmm0, [rsp + CALLI_REGS_RET_FPR]
     leave
     .cfi_def_cfa rsp, 8
     ret
     .cfi_endproc
-    .size GenericPInvokeCalliHelper, . - GenericPInvokeCalliHelper
+    FUNC_END(GenericPInvokeCalliHelper)
 
 /* void calli_rt_invoke(struct calli_invoke *inv) */
-    .globl calli_rt_invoke
-    .hidden calli_rt_invoke
-    .type calli_rt_invoke, @function
+    FUNC_BEGIN(calli_rt_invoke)
+    HIDDEN(calli_rt_invoke)
     .p2align 4
-calli_rt_invoke:
+CSYM(calli_rt_invoke):
     .cfi_startproc
-    endbr64
+    ELF_ONLY(endbr64)
     push rbp
     .cfi_def_cfa_offset 16
     .cfi_offset rbp, -16
@@ -103,8 +103,9 @@ calli_rt_invoke:
     .cfi_def_cfa rsp, 8
     ret
     .cfi_endproc
-    .size calli_rt_invoke, . - calli_rt_invoke
+    FUNC_END(calli_rt_invoke)
 
+#if defined(__ELF__)
     .section .note.GNU-stack, "", @progbits
 
 /* IBT and SHSTK compatible: both entries begin with endbr64, every return
@@ -119,3 +120,6 @@ calli_rt_invoke:
     .long 4
     .long 3                           /* IBT | SHSTK */
     .p2align 3
+#else
+    .subsections_via_symbols
+#endif

@@ -55,8 +55,8 @@ $(eval $(call RT_LIB,asan/x86_64-linux,$(CC),$(AR),runtime/helper_x86_64_sysv.S,
 MACHO_AR := llvm-ar-14
 RT_HOST_MACHO := runtime/host_macho_write.c runtime/host_macho_abort.c
 RT_MACHO_FLAGS = --target=$(1)-apple-macos11 $(RT_UNWIND)
-$(eval $(call RT_LIB,x86_64-macos,$(CLANG),$(MACHO_AR),runtime/helper_x86_64_macho.S,$(RT_HOST_MACHO),$(call RT_MACHO_FLAGS,x86_64),-fno-tree-loop-distribute-patterns))
-$(eval $(call RT_LIB,arm64-macos,$(CLANG),$(MACHO_AR),runtime/helper_aarch64_macho.S,$(RT_HOST_MACHO),$(call RT_MACHO_FLAGS,arm64),-fno-tree-loop-distribute-patterns))
+$(eval $(call RT_LIB,x86_64-macos,$(CLANG),$(MACHO_AR),runtime/helper_x86_64_sysv.S,$(RT_HOST_MACHO),$(call RT_MACHO_FLAGS,x86_64),-fno-tree-loop-distribute-patterns))
+$(eval $(call RT_LIB,arm64-macos,$(CLANG),$(MACHO_AR),runtime/helper_aarch64.S,$(RT_HOST_MACHO),$(call RT_MACHO_FLAGS,arm64),-fno-tree-loop-distribute-patterns))
 
 # ---- runtime tests beyond the unit tests (tests/runtime/) -------------------
 #
