@@ -125,6 +125,19 @@ int macho_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return 0;
 }
 
+int macho_put_uleb(struct rw_buf *b, uint64_t v)
+{
+    do {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        if (v)
+            c |= 0x80;
+        if (rw_buf_append(b, &c, 1))
+            return -1;
+    } while (v);
+    return 0;
+}
+
 int macho_sleb(const uint8_t **p, const uint8_t *end, int64_t *v)
 {
     uint64_t r = 0;

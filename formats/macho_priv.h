@@ -333,6 +333,8 @@ int64_t macho_va_to_off(const struct macho_state *st, uint64_t va, uint64_t len)
 /* ULEB128 / SLEB128 from [*p, end): 0 and *p advanced, or -1 (truncated or
  * more than 64 bits). */
 int macho_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);
+/* Append v as ULEB128 (shortest form); 0, or -1 when out of memory. */
+int macho_put_uleb(struct rw_buf *b, uint64_t v);
 int macho_sleb(const uint8_t **p, const uint8_t *end, int64_t *v);
 
 /* chained fixups (<mach-o/fixup-chains.h>) */

@@ -125,19 +125,6 @@ static int by_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int put_uleb(struct rw_buf *b, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        if (rw_buf_append(b, &c, 1))
-            return -1;
-    } while (v);
-    return 0;
-}
-
 /* LC_FUNCTION_STARTS: ULEB128 deltas, the first from __TEXT's address,
  * ended by a 0; decoded, the stubs added, sorted, encoded again. */
 static enum rw_err function_starts(struct mw *w, struct mw_piece *p)
@@ -167,7 +154,7 @@ static enum rw_err function_starts(struct mw *w, struct mw_piece *p)
     for (size_t i = 0; i < n && !e; i++) {
         if (i && v[i] == prev)
             continue;
-        if (put_uleb(&p->content, v[i] - prev))
+        if (macho_put_uleb(&p->content, v[i] - prev))
             e = rw_fail(w->d, RW_E_NOMEM, "out of memory");
         prev = v[i];
     }

@@ -591,33 +591,9 @@ static enum rw_err patch_sites(struct ow *w, uint8_t *patched_bytes[], uint64_t 
 
 /* ---- linkedit blobs -------------------------------------------------------- */
 
-static int uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (unsigned sh = 0; *p < end; sh += 7) {
-        uint8_t b = *(*p)++;
-        if (sh > 63 || (sh == 63 && (b & 0x7e)))
-            return -1;
-        r |= (uint64_t)(b & 0x7f) << sh;
-        if (!(b & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static enum rw_err put_uleb(struct ow *w, struct rw_buf *b, uint64_t v)
 {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        if (rw_buf_append(b, &c, 1))
-            return oom(w);
-    } while (v);
-    return RW_OK;
+    return macho_put_uleb(b, v) ? oom(w) : RW_OK;
 }
 
 /* LC_LINKER_OPTIMIZATION_HINT without the entries that mention a patched
@@ -630,7 +606,7 @@ static enum rw_err filter_loh(struct ow *w, const uint8_t *p, uint32_t size, con
     while (p < end) {
         uint64_t kind, count, a[16];
         const uint8_t *start = p;
-        if (uleb(&p, end, &kind))
+        if (macho_uleb(&p, end, &kind))
             return rw_fail(w->d, RW_E_CORRUPT, "malformed linker optimisation hint");
         if (kind == 0 && (p == end || *start == 0)) {
             /* zero padding ends the stream */
@@ -640,11 +616,11 @@ static enum rw_err filter_loh(struct ow *w, const uint8_t *p, uint32_t size, con
             if (zeros)
                 break;
         }
-        if (uleb(&p, end, &count) || count > 16)
+        if (macho_uleb(&p, end, &count) || count > 16)
             return rw_fail(w->d, RW_E_CORRUPT, "malformed linker optimisation hint");
         int drop = 0;
         for (uint64_t k = 0; k < count; k++) {
-            if (uleb(&p, end, &a[k]))
+            if (macho_uleb(&p, end, &a[k]))
                 return rw_fail(w->d, RW_E_CORRUPT, "malformed linker optimisation hint");
             for (size_t h = 0; h < nhint; h++)
                 drop |= a[k] >= hint[2 * h] && a[k] < hint[2 * h + 1];
