@@ -69,7 +69,7 @@ for a in x86_64 arm64; do
 done
 
 # ---- judging an output ----------------------------------------------------
-# judge IN OUT LOG: check_image.py, otool, objdump, the signature, the
+# judge IN OUT LOG: check_image.py, otool, objdump, LIEF, the signature, the
 # stubs in __unwind_info (unless LOG has the writer's warning that the table
 # was left as it was), and every site a branch of the same kind into
 # __CALLIRW,__text
@@ -87,6 +87,8 @@ judge() {
     llvm-objdump-14 --macho -d --rebase --bind --lazy-bind "$in" | sed -n '/^Rebase table/,$p' > "$out.fix.in"
     llvm-objdump-14 --macho -d --rebase --bind --lazy-bind "$out" | sed -n '/^Rebase table/,$p' > "$out.fix.out"
     cmp -s "$out.fix.in" "$out.fix.out" || { bad "$out: rebase or bind information changed"; return; }
+    "$ROOT/build/tools/lief_check" "$out" > "$out.lief" 2>&1 ||
+        { bad "$out: LIEF cannot parse it: $(tail -1 "$out.lief")"; return; }
     llvm-otool-14 -tv -s __CALLIRW __text "$out" > "$out.stubs" 2>&1 &&
         grep -q -E '\s(ret|retq|br|jmpq?)(\s|$)' "$out.stubs" ||
         { bad "$out: the stubs do not disassemble"; return; }

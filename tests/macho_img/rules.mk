@@ -16,7 +16,7 @@ $(MIT)/mw_selftest: tests/macho_img/mw_selftest.c $(B)/asan/libcallirw.a $(CLI_H
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) $< -o $@ $(B)/asan/libcallirw.a $(CLI_LDLIBS)
 
 .PHONY: check-macho-img
-check-macho-img: $(B)/asan/callirw $(MIT)/mw_selftest
+check-macho-img: $(B)/asan/callirw $(MIT)/mw_selftest $(B)/tools/lief_check
 	tests/macho_img/check.sh $(B)/asan/callirw $(MIT)/mw_selftest $(MIT)/work
 
 ALL_TARGETS += $(MIT)/mw_selftest

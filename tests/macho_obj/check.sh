@@ -6,7 +6,8 @@
 # For N generator seeds per target (x86_64-macos, arm64-macos): build the
 # seed's prog.o and sites.o, rewrite sites.o with the ASan/UBSan callirw and
 # check the output independently of callirw's own reader where it can:
-#  - llvm-otool-14 -l, llvm-objdump-14 --macho -d -r and --unwind-info accept it;
+#  - llvm-otool-14 -l, llvm-objdump-14 --macho -d -r and --unwind-info accept it,
+#    and LIEF's C API parses it (build/tools/lief_check);
 #  - no branch relocation (BRANCH / BR26 / x86-64 GOT) names the helper any
 #    more; exactly as many name a ___callirw_stub_ symbol as sites were
 #    rewritable in sites.o (callirw scan);
@@ -93,6 +94,7 @@ one() { # target seed: prints nothing on success, one line on failure
   llvm-otool-14 -l sites.rw.o > otool.txt 2> otool.err && [ ! -s otool.err ] || fail "otool -l: $(head -n 1 otool.err)"
   llvm-objdump-14 --macho -d -r sites.rw.o > dis.txt 2> dis.err && [ ! -s dis.err ] || fail "objdump -d -r: $(head -n 1 dis.err)"
   llvm-objdump-14 --macho --unwind-info sites.rw.o > unw.txt 2> unw.err && [ ! -s unw.err ] || fail "objdump --unwind-info: $(head -n 1 unw.err)"
+  "$ROOT/build/tools/lief_check" sites.rw.o > lief.txt 2>&1 || fail "LIEF cannot parse sites.rw.o: $(tail -n 1 lief.txt)"
 
   # relocations: none to the helper by a branch (or x86-64 GOT call), one per site to a stub
   local helper_br stub_br nstub

@@ -13,7 +13,7 @@
 MACHO_OBJ_SEEDS ?= 20
 
 .PHONY: check-macho-obj
-check-macho-obj: $(B)/asan/callirw $(B)/gen/callirw-gen
+check-macho-obj: $(B)/asan/callirw $(B)/gen/callirw-gen $(B)/tools/lief_check
 	@tests/macho_obj/check.sh --seeds $(MACHO_OBJ_SEEDS)
 
 CHECK_TARGETS += check-macho-obj
