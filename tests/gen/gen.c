@@ -124,15 +124,15 @@ struct target {
     enum arch arch;
     enum fmt fmt;
     enum abi abi;
-    const char *modes[5];
+    const char *modes[6];
 };
 
 static const struct target targets[] = {
     {"x86_64-linux", X64, ELF, SYSV, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
     {"x86_64-windows", X64, COFF, WIN64, {"exe", "exe-lowbase", "dll-sites", "dll-rt", NULL}},
     {"aarch64-linux", A64, ELF, AAPCS, {"nopie", "pie", "shared-rt", "shared-sites", NULL}},
-    {"x86_64-macos", X64, MACHO, SYSV, {"obj", "exe", "dylib-sites", "dylib-rt", NULL}},
-    {"arm64-macos", A64, MACHO, APPLE, {"obj", "exe", "dylib-sites", "dylib-rt", NULL}},
+    {"x86_64-macos", X64, MACHO, SYSV, {"obj", "exe", "dylib-sites", "dylib-rt", "all", NULL}},
+    {"arm64-macos", A64, MACHO, APPLE, {"obj", "exe", "dylib-sites", "dylib-rt", "all", NULL}},
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -1916,6 +1916,28 @@ static void emit_build(void)
                   "DY=${CALLI_MACHO_DYLIBS:-}\nif [ -z \"$DY\" ]; then\n  DY=$PWD/dylibs\n"
                   "  \"$CALLI_ROOT/tests/macho_run/macho_dylibs.sh\" %s \"$LIB\" \"$DY\"\nfi\n"
                   "SYS=$DY/libSystem.B.dylib\n", T->name);
+        if (!strcmp(mode, "all")) {
+            /* Every linked mode from one compile (the proof's cost is the
+             * compile of prog.c): main renamed, an assembly launcher (it
+             * jumps to it) in each executable, one clang run for the three
+             * sources, one directory per variant (meta.txt: variant=).
+             * CALLI_SITES_O, CALLI_LINK_DIR and CALLI_LINK_ONLY let
+             * tests/rewrite/hook_macho.sh relink a rewritten sites.o. */
+            sbf(&BLD, "S=${CALLI_SITES_O:-sites.o}\nO=${CALLI_LINK_DIR:-.}\n"
+                      "[ -n \"${CALLI_LINK_ONLY:-}\" ] ||\n"
+                      "  $CC $CFLAGS -Dmain=calli_prog_main -c prog.c sites.S runmain.S\n"
+                      "mkdir -p \"$O/exe\" \"$O/dsites\" \"$O/drt\"\n"
+                      "# exe: everything static\n"
+                      "$LD $LDFLAGS -e _main runmain.o prog.o \"$S\" \"$LIB\" \"$SYS\" -o \"$O/exe/prog\"\n"
+                      "# dylib-sites: the sites in libprog.dylib, the launcher imports its main\n"
+                      "$LD $LDFLAGS -dylib -install_name @rpath/libprog.dylib prog.o \"$S\" \"$LIB\" \"$SYS\" -o \"$O/dsites/libprog.dylib\"\n"
+                      "$LD $LDFLAGS -e _main -rpath @executable_path runmain.o \"$O/dsites/libprog.dylib\" \"$SYS\" -o \"$O/dsites/prog\"\n"
+                      "# dylib-rt: the helper imported from the runtime dylib, which leaves\n"
+                      "# calli_host_write/abort to a flat lookup that finds this program's\n"
+                      "cp \"$DY/libcalli_runtime.dylib\" \"$O/drt/\"\n"
+                      "$LD $LDFLAGS -e _main -rpath @executable_path runmain.o prog.o \"$S\" \"$O/drt/libcalli_runtime.dylib\" \"$SYS\" -o \"$O/drt/prog\"\n");
+            break;
+        }
         sbf(&BLD, "$CC $CFLAGS%s -c prog.c -o prog.o\n$CC --target=%s -c sites.S -o sites.o\n",
             dsites ? " -Dmain=calli_prog_main" : "", tt);
         if (dsites) {
@@ -1933,7 +1955,9 @@ static void emit_build(void)
         break;
     }
     }
-    const char *bin = T->fmt == MACHO ? (!strcmp(mode, "obj") ? "" : "prog") : T->fmt == COFF ? "prog.exe" : "prog";
+    int mall = T->fmt == MACHO && !strcmp(mode, "all");
+    const char *bin = T->fmt == MACHO ? (!strcmp(mode, "obj") ? "" : mall ? "exe/prog" : "prog")
+                                      : T->fmt == COFF ? "prog.exe" : "prog";
     sbf(&META, "target=%s\nmode=%s\nseed=%llu\ncc=%s\nopt=-O%d\nbinary=%s\nsites=%d\ncookies=%d\nstrings=%d\n", T->name,
         mode, (unsigned long long)seed, cc, o, bin, nsites, ncookies, nstrs);
     sbf(&META, "debug=%s\n", debug ? "yes" : "no");
@@ -1943,7 +1967,12 @@ static void emit_build(void)
     if (T->fmt == COFF)
         sbf(&META, "toolchain=%s\nimage=%s\n", clang_lld ? "clang-lld" : "gcc",
             !strcmp(mode, "dll-sites") ? "prog.dll" : "prog.exe");
-    if (T->fmt == MACHO && strcmp(mode, "obj"))
+    if (mall) /* variant=MODE LAUNCHER IMAGE: the program to run, the image to rewrite */
+        sbf(&META, "image=exe/prog\n"
+                   "variant=exe exe/prog exe/prog\n"
+                   "variant=dylib-sites dsites/prog dsites/libprog.dylib\n"
+                   "variant=dylib-rt drt/prog drt/prog\n");
+    else if (T->fmt == MACHO && strcmp(mode, "obj"))
         sbf(&META, "image=%s\n", !strcmp(mode, "dylib-sites") ? "libprog.dylib" : "prog");
     sbf(&META, "helper=%s%s\n", P, helper);
 }
@@ -2158,6 +2187,14 @@ int main(int argc, char **argv)
     write_file(outdir, "prog.c", &C_, 0);
     write_file(outdir, "expected.txt", &E, 0);
     write_file(outdir, "build.sh", &BLD, 1);
+    if (!strcmp(mode, "all")) {
+        struct sb R = {0};
+        sbf(&R, "/* launcher of prog.c's main, renamed (mode all: every variant's executable) */\n"
+                "\t.text\n\t.globl _main\n\t.p2align 2\n_main:\n\t%s _calli_prog_main\n",
+            T->arch == X64 ? "jmp" : "b");
+        write_file(outdir, "runmain.S", &R, 0);
+        free(R.p);
+    }
     if (!strcmp(mode, "dylib-sites")) {
         struct sb R = {0};
         sbf(&R, "/* launcher of libprog.dylib (mode dylib-sites) */\n"

@@ -10,6 +10,9 @@
 #   make check-gen-macho            GEN_MACHO_RUN_SEEDS seeds per Mach-O target and linked mode
 #                                   (exe, dylib-sites, dylib-rt), run under the Unicorn
 #                                   harness (tests/macho_run/); relocations checked too
+#                                   (make check runs check-rewrite-macho instead: mode all,
+#                                   the three linked modes from one program, originals and
+#                                   rewrites; tests/macho_run/rules.mk)
 #
 # GEN_SEED0 is the first seed (default 1); GEN_ARGS adds options to run.sh
 # (e.g. GEN_ARGS='--keep build/gen/keep' or GEN_ARGS='--post-build "..."').
@@ -65,4 +68,6 @@ check-gen-macho: $(GEN_BIN) $(B)/tests/macho_run/machorun $(B)/x86_64-macos/libc
 	  $(GEN_RUN) --no-build-gen --target $$t --mode $$m --count $(GEN_MACHO_RUN_SEEDS) \
 	    --work $(B)/gen/work/$$t-$$m; done; done
 
-CHECK_TARGETS += check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux check-gen-macho
+# Mach-O: check-rewrite-macho (tests/macho_run/rules.mk) runs every original
+# of check-gen-macho's modes (mode all) and their rewrites
+CHECK_TARGETS += check-gen-x86_64-linux check-gen-x86_64-windows check-gen-aarch64-linux

@@ -13,7 +13,8 @@
 # against the manifest (sites.txt). Mach-O: mode obj is compiled only; the
 # linked modes (exe, dylib-sites, dylib-rt) run under the Unicorn harness
 # tests/macho_run/machorun, with --lib for each of libprog.dylib and
-# libcalli_runtime.dylib found next to the binary (symlinks resolved).
+# libcalli_runtime.dylib found next to the binary (symlinks resolved); mode
+# all builds the three from one compile and runs each (meta.txt variant=).
 #
 # --post-build CMD   after a successful build and run, run `CMD IN OUT` (through
 #                    sh -c in the seed's directory, IN and OUT appended as
@@ -105,7 +106,16 @@ run_one() {
     reason="relocations against the helper differ from sites.txt (see $d/relocs.txt)"
   fi
   if [ -z "$reason" ] && [ -n "$bin" ]; then
-    run_and_compare "$d" "$bin" out || reason=$RUN_REASON
+    if [ "$mode" = all ]; then
+      # Mach-O mode all: every variant's program (meta.txt variant=MODE LAUNCHER IMAGE)
+      local vm vl _
+      while read -r vm vl _; do
+        [ -z "$reason" ] || break
+        run_and_compare "$d" "$vl" "out-$vm" || reason="variant $vm: $RUN_REASON"
+      done < <(sed -n 's/^variant=//p' "$d/meta.txt")
+    else
+      run_and_compare "$d" "$bin" out || reason=$RUN_REASON
+    fi
     if [ -z "$reason" ] && [ -n "$POST" ]; then
       local pin="$d/$bin" pout
       case "$bin" in *.exe) pout="$d/${bin%.exe}.post.exe" ;; *) pout="$d/$bin.post" ;; esac
