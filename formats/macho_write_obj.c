@@ -119,7 +119,7 @@ static enum rw_err layout(struct mo *w, uint32_t seg_lc, struct mo_layout *y)
     size_t nnew = w->nsec - w->nsec_old;
     y->sizeofcmds = (uint64_t)st->sizeofcmds + nnew * MACHO_SECTION_SIZE;
     uint64_t vmaddr = macho_u64(w->in + st->lc[seg_lc].off + 24);
-    uint64_t data_start = MO_ALIGN_UP(MACHO_HEADER_SIZE + y->sizeofcmds, 16), seg_end = data_start;
+    uint64_t data_start = MACHO_ALIGN_UP(MACHO_HEADER_SIZE + y->sizeofcmds, 16), seg_end = data_start;
     uint64_t bytes = 0;
     for (size_t i = 0; i < w->nsec; i++) {
         struct mo_sec *o = &w->sec[i];
@@ -148,7 +148,7 @@ static enum rw_err layout(struct mo *w, uint32_t seg_lc, struct mo_layout *y)
         return rw_fail(w->d, RW_E_UNSUPPORTED, "section addresses too sparse to lay out");
     y->seg_first = data_start;
     y->seg_end = seg_end;
-    uint64_t cur = MO_ALIGN_UP(seg_end, 8);
+    uint64_t cur = MACHO_ALIGN_UP(seg_end, 8);
     if (cur > UINT32_MAX)
         return rw_fail(w->d, RW_E_NOROOM, "output past 4 GiB");
     mo_drop_relocs(w);
@@ -162,15 +162,15 @@ static enum rw_err layout(struct mo *w, uint32_t seg_lc, struct mo_layout *y)
         if (cur > UINT32_MAX)
             return rw_fail(w->d, RW_E_NOROOM, "output past 4 GiB");
     }
-    cur = MO_ALIGN_UP(cur, 8);
+    cur = MACHO_ALIGN_UP(cur, 8);
     y->dic_off = cur;
     cur += w->dic.len;
     y->loh_off = cur;
     cur += w->loh.len;
-    cur = MO_ALIGN_UP(cur, 8);
+    cur = MACHO_ALIGN_UP(cur, 8);
     y->ind_off = cur;
     cur += w->indirect.len;
-    cur = MO_ALIGN_UP(cur, 8);
+    cur = MACHO_ALIGN_UP(cur, 8);
     y->sym_off = cur;
     cur += (uint64_t)w->nsyms_new * MACHO_NLIST_SIZE;
     y->str_off = cur;

@@ -26,7 +26,6 @@
 #include "macho_priv.h"
 #include "plan.h"
 
-#define MO_ALIGN_UP(v, a) (((v) + (a) - 1) & ~((uint64_t)(a) - 1))
 
 #define MO_MAP_SECT "__callirw_map"
 #define MO_MAP_SEG "__DWARF"

@@ -9,12 +9,6 @@
 
 #include "macho_write_obj.h"
 
-static int is_zerofill(uint32_t flags)
-{
-    uint32_t t = flags & MACHO_SECTION_TYPE;
-    return t == MACHO_S_ZEROFILL || t == MACHO_S_GB_ZEROFILL || t == MACHO_S_THREAD_LOCAL_ZEROFILL;
-}
-
 static void name16(char dst[16], const char *src)
 {
     memset(dst, 0, 16);
@@ -55,7 +49,7 @@ enum rw_err mo_load_sections(struct mo *w)
         o->r1 = s->reserved1;
         o->r2 = s->reserved2;
         o->r3 = s->reserved3;
-        o->zerofill = is_zerofill(s->flags);
+        o->zerofill = macho_is_zerofill(s->flags);
         if (s->addr > UINT64_MAX - s->size || s->align > 15)
             return rw_fail(w->d, RW_E_UNSUPPORTED, "section %s: address or alignment out of range",
                            s->model_name);
@@ -165,7 +159,7 @@ enum rw_err mo_place_sections(struct mo *w)
             uint64_t a = 1ull << o->align;
             if (end > UINT64_MAX - a - o->size)
                 return rw_fail(w->d, RW_E_NOROOM, "section addresses overflow");
-            o->addr = MO_ALIGN_UP(end, a);
+            o->addr = MACHO_ALIGN_UP(end, a);
             end = o->addr + o->size;
         }
     }
