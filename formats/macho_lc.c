@@ -137,9 +137,7 @@ static enum rw_err read_segment(struct rw_image *img, struct macho_state *st, ui
         s.seg = si;
         s.hdr_off = hoff;
         snprintf(s.model_name, sizeof s.model_name, "%s,%s", s.segname, s.sectname);
-        uint32_t type = s.flags & MACHO_SECTION_TYPE;
-        int zerofill = type == MACHO_S_ZEROFILL || type == MACHO_S_GB_ZEROFILL ||
-                       type == MACHO_S_THREAD_LOCAL_ZEROFILL;
+        int zerofill = macho_is_zerofill(s.flags);
         if (s.addr > UINT64_MAX - s.size)
             return rw_fail(d, RW_E_CORRUPT, "section %s: addresses wrap around", s.model_name);
         if (!zerofill && s.size && !in_file(img, s.offset, s.size))
@@ -318,8 +316,7 @@ static uint32_t section_flags(const struct macho_state *st, const struct macho_s
         f |= RW_SEC_EXEC;
     if (obj ? !strncmp(s->segname, "__DATA", 6) : (g->initprot & MACHO_VM_PROT_WRITE) != 0)
         f |= RW_SEC_WRITE;
-    if (type == MACHO_S_ZEROFILL || type == MACHO_S_GB_ZEROFILL ||
-        type == MACHO_S_THREAD_LOCAL_ZEROFILL)
+    if (macho_is_zerofill(s->flags))
         f |= RW_SEC_NOBITS;
     if (type == MACHO_S_THREAD_LOCAL_ZEROFILL || type == MACHO_S_THREAD_LOCAL_VARIABLES ||
         type == 0x11u /* S_THREAD_LOCAL_REGULAR */ ||
@@ -369,9 +366,7 @@ enum rw_err macho_read_commands(struct rw_image *img, struct macho_state *st, st
     uint64_t first = img->size;
     for (size_t i = 0; i < st->nsect; i++) {
         const struct macho_sect *s = &st->sect[i];
-        uint32_t type = s->flags & MACHO_SECTION_TYPE;
-        if (s->size && type != MACHO_S_ZEROFILL && type != MACHO_S_GB_ZEROFILL &&
-            type != MACHO_S_THREAD_LOCAL_ZEROFILL && s->offset < first)
+        if (s->size && !macho_is_zerofill(s->flags) && s->offset < first)
             first = s->offset;
     }
     for (size_t i = 0; i < st->nseg; i++) {

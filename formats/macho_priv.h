@@ -165,6 +165,16 @@
 #define MACHO_CS_HASHTYPE_SHA256 2u
 #define MACHO_CS_EXECSEG_MAIN_BINARY 0x1u
 
+/* Does a section with these flags occupy no file bytes (zero-fill types)? */
+static inline int macho_is_zerofill(uint32_t flags)
+{
+    uint32_t t = flags & MACHO_SECTION_TYPE;
+    return t == MACHO_S_ZEROFILL || t == MACHO_S_GB_ZEROFILL || t == MACHO_S_THREAD_LOCAL_ZEROFILL;
+}
+
+/* v rounded up to a multiple of a (a power of two). */
+#define MACHO_ALIGN_UP(v, a) (((v) + (a) - 1) & ~((uint64_t)(a) - 1))
+
 /* ---- parsed state ------------------------------------------------------- */
 
 /* One load command as found: its command number, size and offset in the

@@ -122,9 +122,7 @@ static enum rw_err load_segment(struct mw *w, uint32_t off, uint32_t size)
         c.flags = macho_u32(q + 64);
         c.hdr_off = off + MACHO_SEGMENT_CMD_SIZE + i * MACHO_SECTION_SIZE;
         c.seg = (uint32_t)(w->nseg - 1);
-        uint32_t type = c.flags & MACHO_SECTION_TYPE;
-        int zerofill = type == MACHO_S_ZEROFILL || type == MACHO_S_GB_ZEROFILL ||
-                       type == MACHO_S_THREAD_LOCAL_ZEROFILL;
+        int zerofill = macho_is_zerofill(c.flags);
         if (!zerofill && c.size && c.offset && !in_file(w, c.offset, c.size))
             return rw_fail(w->d, RW_E_CORRUPT, "section %s,%s lies past the end of the file",
                            c.segname, c.sectname);
@@ -362,8 +360,8 @@ enum rw_err macho_write_image(const struct rw_image *img, const struct rw_plan *
     }
     if ((e = rw_map_from_plan(img, plan, text_va, &w.map, &w.map_len, d)))
         goto done;
-    w.map_at = MW_ALIGN_UP(plan->text_size, 8);
-    w.seg_size = MW_ALIGN_UP(w.map_at + w.map_len, w.page);
+    w.map_at = MACHO_ALIGN_UP(plan->text_size, 8);
+    w.seg_size = MACHO_ALIGN_UP(w.map_at + w.map_len, w.page);
     if (w.seg_size > UINT32_MAX - w.insz) {
         e = rw_fail(d, RW_E_NOROOM, "the image would pass 4 GiB");
         goto done;

@@ -11,7 +11,6 @@
 #include "macho_priv.h"
 #include "plan.h"
 
-#define MW_ALIGN_UP(v, a) (((v) + (a) - 1) & ~((uint64_t)(a) - 1))
 /* The new segment's command: LC_SEGMENT_64 with __text and __map. */
 #define MW_SEG_CMD_SIZE (MACHO_SEGMENT_CMD_SIZE + 2 * MACHO_SECTION_SIZE)
 

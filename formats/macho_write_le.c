@@ -257,7 +257,7 @@ enum rw_err mw_le_plan(struct mw *w)
         if (e)
             return e;
         if (p->new_size > p->size)
-            p->growth = MW_ALIGN_UP(p->new_size - p->size, 16);
+            p->growth = MACHO_ALIGN_UP(p->new_size - p->size, 16);
         growth += p->growth;
     }
     for (size_t i = 0; i < w->npc; i++) {
@@ -284,7 +284,7 @@ enum rw_err mw_le_plan(struct mw *w)
             return e;
         if (!w->sig.present)
             return rw_fail(w->d, RW_E_UNSUPPORTED, "the code signature has no CodeDirectory to renew");
-        w->sig_off = MW_ALIGN_UP(reloc(w, c->off), 16);
+        w->sig_off = MACHO_ALIGN_UP(reloc(w, c->off), 16);
         if (w->sig_off > UINT32_MAX)
             return rw_fail(w->d, RW_E_NOROOM, "the image would pass 4 GiB");
         w->sig_size = macho_sign_size(w->sig_off, w->sig.ident, w->sig.page_shift);
@@ -295,7 +295,7 @@ enum rw_err mw_le_plan(struct mw *w)
     } else {
         w->le_new_filesize = le->filesize + growth;
     }
-    w->le_new_vmsize = MW_ALIGN_UP(w->le_new_filesize, w->page);
+    w->le_new_vmsize = MACHO_ALIGN_UP(w->le_new_filesize, w->page);
     if (w->le_new_vmsize < le->vmsize)
         w->le_new_vmsize = le->vmsize;
     w->out_size = w->le_new_off + w->le_new_filesize;

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "mw_selftest: %s\n", err);
             return 3;
         }
-        plan.text_size = MW_ALIGN_UP(st->offset + st->code.len, STUB_ALIGN);
+        plan.text_size = MACHO_ALIGN_UP(st->offset + st->code.len, STUB_ALIGN);
     }
     scan.nsites = scan.nok = nsites;
     plan.nstubs = nsites;
