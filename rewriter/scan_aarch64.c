@@ -586,10 +586,15 @@ static int object_is_helper(const struct a64 *x, uint32_t sec, const struct rsta
 /* Is the call target register's value (state st) the helper? BLR accepts
  * a computed address too (lld relaxes a GOT load of a symbol it can
  * resolve into adrp + add); BR only a load, since adrp + add + br is a
- * linker veneer. */
-static int dest_is_helper(const struct a64 *x, uint32_t sec, const struct rstate *st, int call)
+ * linker veneer — unless the block writes the cookie register (cookie): a
+ * veneer never does. */
+static int dest_is_helper(const struct a64 *x, uint32_t sec, const struct rstate *st, int call,
+                          int cookie)
 {
-    if (st->kind == RK_ADDR && !call)
+    /* a BR to a computed address is a veneer's shape, unless the block also
+     * writes x15: no veneer does, a tail call whose GOT load the linker
+     * relaxed to adrp + add does (ld64.lld, when the helper is linked in) */
+    if (st->kind == RK_ADDR && !call && !cookie)
         return 0;
     if (!linked(x->img))
         return object_is_helper(x, sec, st);
@@ -635,7 +640,7 @@ static int is_site(const struct a64 *x, uint32_t sec, uint64_t off, const struct
                in->rn < 31) {
         const struct rstate *st = &b->r[in->rn];
         form = in->op == A64_BLR ? RW_FORM_BLR : RW_FORM_BR;
-        if (!dest_is_helper(x, sec, st, in->op == A64_BLR))
+        if (!dest_is_helper(x, sec, st, in->op == A64_BLR, b->r[COOKIE_REG].kind != RK_NONE))
             return 0;
         /* A block that is only "[bti c;] load x16; br x16" with nothing in
          * x15 is a veneer (ldr literal), not a tail call site. */
