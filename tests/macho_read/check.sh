@@ -14,7 +14,7 @@ CALLIRW=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 DIR=$(cd "$3" && pwd)
 MD=$DIR/model_dump
 W=$DIR/work
-SEEDS=${MACHO_READ_SEEDS:-30}
+SEEDS=${MACHO_READ_SEEDS:-15}
 FUZZ=${MACHO_READ_FUZZ:-150}
 GEN=$ROOT/build/gen/callirw-gen
 rm -rf "$W"

@@ -10,7 +10,8 @@
 #                     fields; sections, rebases, binds, helper slots and stubs);
 #                     chained fixups (images converted by to_chained.py) read
 #                     like their classic originals; mutated inputs under
-#                     ASan/UBSan. MACHO_READ_SEEDS (default 30) seeds per
+#                     ASan/UBSan. MACHO_READ_SEEDS (default 15; the rewrite matrix scans 200 per
+#                     target too) seeds per
 #                     target (linked images: every third), MACHO_READ_FUZZ (default 150) mutations.
 
 MRT := $(B)/tests/macho_read
