@@ -13,24 +13,6 @@ static int elf_probe(const uint8_t *data, size_t size)
     return size >= 4 && data[0] == 0x7f && data[1] == 'E' && data[2] == 'L' && data[3] == 'F';
 }
 
-int elf_grow(void **arr, size_t *cap, size_t n, size_t esz)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c <= n) {
-        if (c > SIZE_MAX / 2 / esz)
-            return -1;
-        c *= 2;
-    }
-    void *p = realloc(*arr, c * esz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = c;
-    return 0;
-}
-
 static void elf_close(struct rw_image *img)
 {
     struct elf_state *st = elf_st(img);

@@ -182,7 +182,7 @@ static enum rw_err add_range(struct rw_image *img, struct eh_acc *acc, uint32_t 
     if (!(s->flags & RW_SEC_EXEC) || start >= s->size || len == 0)
         return RW_OK;
     uint64_t end = len > s->size - start ? s->size : start + len;
-    if (elf_grow((void **)&img->func, &acc->func_cap, img->nfunc, sizeof *img->func))
+    if (rw_grow((void **)&img->func, &acc->func_cap, img->nfunc, sizeof *img->func))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->func[img->nfunc++] = (struct rw_func){sec, start, end, NULL};
     return RW_OK;
@@ -242,7 +242,7 @@ static enum rw_err parse_eh_frame(struct rw_image *img, struct elf_state *st, ui
         uint64_t id = 0;
         rd_n(&r, 4, &id);
         if (id == 0) {
-            if (elf_grow((void **)&acc->cies, &acc->cie_cap, acc->ncies, sizeof *acc->cies))
+            if (rw_grow((void **)&acc->cies, &acc->cie_cap, acc->ncies, sizeof *acc->cies))
                 return rw_fail(d, RW_E_NOMEM, "out of memory");
             struct cie *c = &acc->cies[acc->ncies++];
             c->off = start;

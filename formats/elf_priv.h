@@ -119,7 +119,4 @@ enum rw_err elf_read_ehframe(struct rw_image *img, struct elf_state *st, struct 
 /* elf_notes.c: .note.gnu.property (IBT, BTI). */
 enum rw_err elf_read_notes(struct rw_image *img, struct elf_state *st, struct rw_diag *d);
 
-/* Grow *arr (elements of size esz) to hold at least n + 1; 0 or -1. */
-int elf_grow(void **arr, size_t *cap, size_t n, size_t esz);
-
 #endif

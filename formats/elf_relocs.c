@@ -136,7 +136,7 @@ struct rel_acc {
 static enum rw_err push_rel(struct rw_image *img, struct rel_acc *acc, const struct rw_reloc *r,
                             struct rw_diag *d)
 {
-    if (elf_grow((void **)&img->rel, &acc->rel_cap, img->nrel, sizeof *img->rel))
+    if (rw_grow((void **)&img->rel, &acc->rel_cap, img->nrel, sizeof *img->rel))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->rel[img->nrel++] = *r;
     return RW_OK;
@@ -268,7 +268,7 @@ static enum rw_err read_dynamic_relocs(struct rw_image *img, struct elf_state *s
             return e;
         if (m.symbol != RW_NONE && is_slot_type(img->machine, type) &&
             !strcmp(img->sym[m.symbol].name, img->helper_name)) {
-            if (elf_grow((void **)&img->helper.slots, &acc->slot_cap, img->helper.nslots,
+            if (rw_grow((void **)&img->helper.slots, &acc->slot_cap, img->helper.nslots,
                          sizeof *img->helper.slots))
                 return rw_fail(d, RW_E_NOMEM, "out of memory");
             img->helper.slots[img->helper.nslots++] = r.r_offset;
@@ -318,7 +318,7 @@ enum rw_err elf_read_relocs(struct rw_image *img, struct elf_state *st, struct r
             return e;
         const struct rw_section *s = &img->sec[elf_model_sec(i)];
         if (img->kind != RW_KIND_OBJECT && (s->flags & RW_SEC_EXEC) && is_plt_name(s->name)) {
-            if (elf_grow((void **)&img->helper.plt_secs, &plt_cap, img->helper.nplt_secs,
+            if (rw_grow((void **)&img->helper.plt_secs, &plt_cap, img->helper.nplt_secs,
                          sizeof *img->helper.plt_secs))
                 return rw_fail(d, RW_E_NOMEM, "out of memory");
             img->helper.plt_secs[img->helper.nplt_secs++] = elf_model_sec(i);

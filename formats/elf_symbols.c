@@ -9,7 +9,7 @@
 
 static int push_u32(uint32_t **arr, size_t *n, size_t *cap, uint32_t v)
 {
-    if (elf_grow((void **)arr, cap, *n, sizeof **arr))
+    if (rw_grow((void **)arr, cap, *n, sizeof **arr))
         return -1;
     (*arr)[(*n)++] = v;
     return 0;
@@ -17,7 +17,7 @@ static int push_u32(uint32_t **arr, size_t *n, size_t *cap, uint32_t v)
 
 static int push_u64(uint64_t **arr, size_t *n, size_t *cap, uint64_t v)
 {
-    if (elf_grow((void **)arr, cap, *n, sizeof **arr))
+    if (rw_grow((void **)arr, cap, *n, sizeof **arr))
         return -1;
     (*arr)[(*n)++] = v;
     return 0;
@@ -43,7 +43,7 @@ static enum rw_err add_func(struct rw_image *img, struct sym_acc *acc, const str
     if (start >= sec->size)
         return RW_OK;
     uint64_t end = s->size > sec->size - start ? sec->size : start + s->size;
-    if (elf_grow((void **)&img->func, &acc->func_cap, img->nfunc, sizeof *img->func))
+    if (rw_grow((void **)&img->func, &acc->func_cap, img->nfunc, sizeof *img->func))
         return RW_E_NOMEM;
     img->func[img->nfunc++] = (struct rw_func){s->section, start, end, s->name};
     return RW_OK;

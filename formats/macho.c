@@ -19,29 +19,11 @@ static int macho_probe(const uint8_t *data, size_t size)
            m == 0xcefaedfeu;
 }
 
-int macho_grow(void **arr, size_t *cap, size_t n, size_t esz)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c <= n) {
-        if (c > SIZE_MAX / 2 / esz)
-            return -1;
-        c *= 2;
-    }
-    void *p = realloc(*arr, c * esz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = c;
-    return 0;
-}
-
 enum rw_err macho_push_func(struct rw_image *img, uint32_t sec, uint64_t start, uint64_t end,
                             const char *name, struct rw_diag *d)
 {
     struct macho_state *st = macho_st(img);
-    if (macho_grow((void **)&img->func, &st->func_cap, img->nfunc, sizeof *img->func))
+    if (rw_grow((void **)&img->func, &st->func_cap, img->nfunc, sizeof *img->func))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->func[img->nfunc++] = (struct rw_func){sec, start, end, name};
     return RW_OK;
@@ -54,7 +36,7 @@ static enum rw_err push_u64(uint64_t **arr, size_t *n, size_t *cap, uint64_t v,
 {
     if (*n && (*arr)[*n - 1] == v)
         return RW_OK;
-    if (macho_grow((void **)arr, cap, *n, sizeof **arr))
+    if (rw_grow((void **)arr, cap, *n, sizeof **arr))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     (*arr)[(*n)++] = v;
     return RW_OK;
@@ -78,7 +60,7 @@ enum rw_err macho_push_plt_sec(struct rw_image *img, uint32_t sec, struct rw_dia
     for (size_t i = 0; i < img->helper.nplt_secs; i++)
         if (img->helper.plt_secs[i] == sec)
             return RW_OK;
-    if (macho_grow((void **)&img->helper.plt_secs, &st->hplt_cap, img->helper.nplt_secs,
+    if (rw_grow((void **)&img->helper.plt_secs, &st->hplt_cap, img->helper.nplt_secs,
                    sizeof *img->helper.plt_secs))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->helper.plt_secs[img->helper.nplt_secs++] = sec;

@@ -51,7 +51,7 @@ static enum rw_err push_fix(struct rw_image *img, struct macho_state *st, const 
 {
     if (st->nfix >= fix_limit(img))
         return rw_fail(d, RW_E_CORRUPT, "more fixups than the file has pointer slots");
-    if (macho_grow((void **)&st->fix, &st->fix_cap, st->nfix, sizeof *st->fix))
+    if (rw_grow((void **)&st->fix, &st->fix_cap, st->nfix, sizeof *st->fix))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     st->fix[st->nfix++] = *f;
     return RW_OK;

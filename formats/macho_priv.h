@@ -328,10 +328,9 @@ enum rw_err macho_read_relocs(struct rw_image *img, struct macho_state *st, stru
 enum rw_err macho_read_fixups(struct rw_image *img, struct macho_state *st, struct rw_diag *d);
 enum rw_err macho_read_pointer(const struct rw_image *img, uint64_t va, uint64_t *value);
 
-/* Reader internals (macho.c): growable arrays (0 or -1 when out of memory)
- * and the model's push helpers (the helper's address and slot lists are
- * sorted and freed of duplicates at the end of open). */
-int macho_grow(void **arr, size_t *cap, size_t n, size_t esz);
+/* Reader internals (macho.c): the model's push helpers (the helper's address
+ * and slot lists are sorted and freed of duplicates at the end of open);
+ * growable arrays are image.h's rw_grow. */
 enum rw_err macho_push_func(struct rw_image *img, uint32_t sec, uint64_t start, uint64_t end,
                             const char *name, struct rw_diag *d);
 enum rw_err macho_push_helper_addr(struct rw_image *img, uint64_t va, struct rw_diag *d);

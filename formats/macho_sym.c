@@ -178,7 +178,7 @@ enum rw_err macho_read_symbols(struct rw_image *img, struct macho_state *st, str
         if (strcmp(s->name, st->helper_sym) != 0)
             continue;
         if (is_obj(st)) {
-            if (macho_grow((void **)&img->helper.syms, &st->hsym_cap, img->helper.nsyms,
+            if (rw_grow((void **)&img->helper.syms, &st->hsym_cap, img->helper.nsyms,
                            sizeof *img->helper.syms))
                 return rw_fail(d, RW_E_NOMEM, "out of memory");
             img->helper.syms[img->helper.nsyms++] = (uint32_t)i;
@@ -294,7 +294,7 @@ static enum rw_err push_rel(struct rw_image *img, struct macho_state *st, const 
                             uint32_t raw, struct rw_diag *d)
 {
     size_t cap = st->rel_cap;
-    if (macho_grow((void **)&img->rel, &st->rel_cap, img->nrel, sizeof *img->rel))
+    if (rw_grow((void **)&img->rel, &st->rel_cap, img->nrel, sizeof *img->rel))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     if (st->rel_cap != cap) {
         uint32_t *p = realloc(st->raw_index, st->rel_cap * sizeof *p);

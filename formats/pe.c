@@ -22,24 +22,6 @@ static int pe_probe(const uint8_t *data, size_t size)
     return pe_coff_probe(data, size) != 0;
 }
 
-int pe_grow(void **arr, size_t *cap, size_t n, size_t esz)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c <= n) {
-        if (c > SIZE_MAX / 2 / esz)
-            return -1;
-        c *= 2;
-    }
-    void *p = realloc(*arr, c * esz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = c;
-    return 0;
-}
-
 void *pe_alloc(struct pe_state *st, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
@@ -146,7 +128,7 @@ const char *pe_rva_str(const struct rw_image *img, uint64_t rva)
 enum rw_err pe_push_sym(struct rw_image *img, const struct rw_symbol *s, struct rw_diag *d)
 {
     struct pe_state *st = pe_st(img);
-    if (pe_grow((void **)&img->sym, &st->sym_cap, img->nsym, sizeof *img->sym))
+    if (rw_grow((void **)&img->sym, &st->sym_cap, img->nsym, sizeof *img->sym))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->sym[img->nsym++] = *s;
     return RW_OK;
@@ -155,7 +137,7 @@ enum rw_err pe_push_sym(struct rw_image *img, const struct rw_symbol *s, struct 
 enum rw_err pe_push_rel(struct rw_image *img, const struct rw_reloc *r, struct rw_diag *d)
 {
     struct pe_state *st = pe_st(img);
-    if (pe_grow((void **)&img->rel, &st->rel_cap, img->nrel, sizeof *img->rel))
+    if (rw_grow((void **)&img->rel, &st->rel_cap, img->nrel, sizeof *img->rel))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->rel[img->nrel++] = *r;
     return RW_OK;
@@ -165,7 +147,7 @@ enum rw_err pe_push_func(struct rw_image *img, uint32_t sec, uint64_t start, uin
                          const char *name, struct rw_diag *d)
 {
     struct pe_state *st = pe_st(img);
-    if (pe_grow((void **)&img->func, &st->func_cap, img->nfunc, sizeof *img->func))
+    if (rw_grow((void **)&img->func, &st->func_cap, img->nfunc, sizeof *img->func))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     img->func[img->nfunc++] = (struct rw_func){sec, start, end, name};
     return RW_OK;
@@ -177,7 +159,7 @@ static enum rw_err push_u64_unique(uint64_t **arr, size_t *n, size_t *cap, uint6
     for (size_t i = 0; i < *n; i++)
         if ((*arr)[i] == v)
             return RW_OK;
-    if (pe_grow((void **)arr, cap, *n, sizeof **arr))
+    if (rw_grow((void **)arr, cap, *n, sizeof **arr))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     (*arr)[(*n)++] = v;
     return RW_OK;
@@ -199,7 +181,7 @@ enum rw_err pe_push_helper_sym(struct rw_image *img, uint32_t sym, int imp, stru
     uint32_t **arr = imp ? &img->helper.imp_syms : &img->helper.syms;
     size_t *n = imp ? &img->helper.nimp_syms : &img->helper.nsyms;
     size_t *cap = imp ? &st->himp_cap : &st->hsym_cap;
-    if (pe_grow((void **)arr, cap, *n, sizeof **arr))
+    if (rw_grow((void **)arr, cap, *n, sizeof **arr))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     (*arr)[(*n)++] = sym;
     return RW_OK;
@@ -213,7 +195,7 @@ enum rw_err pe_push_slot_range(struct rw_image *img, uint32_t start, uint64_t en
         end = UINT32_MAX;
     if (end <= start)
         return RW_OK;
-    if (pe_grow((void **)&st->slots, &st->slot_cap, st->nslots, sizeof *st->slots))
+    if (rw_grow((void **)&st->slots, &st->slot_cap, st->nslots, sizeof *st->slots))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     st->slots[st->nslots++] = (struct pe_range){start, (uint32_t)end};
     return RW_OK;

@@ -256,7 +256,7 @@ static enum rw_err import_entries(struct rw_image *img, struct pe_state *st, con
 static enum rw_err push_dll(struct pe_state *st, const char *name, uint32_t n, uint32_t iat,
                             int delay, struct rw_diag *d)
 {
-    if (pe_grow((void **)&st->dlls, &st->dll_cap, st->ndlls, sizeof *st->dlls))
+    if (rw_grow((void **)&st->dlls, &st->dll_cap, st->ndlls, sizeof *st->dlls))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     st->dlls[st->ndlls++] = (struct pe_dll){name, n, iat, delay};
     return RW_OK;

@@ -269,8 +269,7 @@ static inline struct pe_state *pe_st(const struct rw_image *img)
     return (struct pe_state *)img->backend;
 }
 
-/* pe.c: shared helpers. */
-int pe_grow(void **arr, size_t *cap, size_t n, size_t esz);
+/* pe.c: shared helpers (growable arrays are image.h's rw_grow). */
 /* A copy of s[0..n) with a NUL appended, owned by the back-end; NULL on ENOMEM. */
 char *pe_strndup(struct pe_state *st, const char *s, size_t n);
 /* Zeroed memory owned by the back-end; NULL on ENOMEM. */

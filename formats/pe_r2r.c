@@ -738,7 +738,7 @@ static enum rw_err read_entrypoints(struct rw_image *img, struct r2r_info *r, st
         if (rf >= r->nrf)
             return rw_fail(d, RW_E_CORRUPT, "ReadyToRun MethodDefEntryPoints: method row %u names runtime function %u of %u",
                            i + 1, rf, r->nrf);
-        if (pe_grow((void **)&r->ep, &cap, r->nep, sizeof *r->ep))
+        if (rw_grow((void **)&r->ep, &cap, r->nep, sizeof *r->ep))
             return rw_fail(d, RW_E_NOMEM, "out of memory");
         r->ep[r->nep++] = (struct r2r_entry){i + 1, rf, fix, 0};
     }

@@ -692,7 +692,7 @@ enum rw_err pe_edits_push(struct pe_edits *e, uint32_t rva, const void *bytes, u
 {
     if (len > sizeof e->v[0].bytes)
         return rw_fail(d, RW_E_INTERNAL, "an edit of %u bytes", len);
-    if (pe_grow((void **)&e->v, &e->cap, e->n, sizeof *e->v))
+    if (rw_grow((void **)&e->v, &e->cap, e->n, sizeof *e->v))
         return rw_fail(d, RW_E_NOMEM, "out of memory");
     struct pe_edit *x = &e->v[e->n++];
     x->rva = rva;

@@ -243,6 +243,24 @@ void rw_image_close(struct rw_image *img)
     img->ops = NULL;
 }
 
+int rw_grow(void **arr, size_t *cap, size_t n, size_t esz)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c <= n) {
+        if (c > SIZE_MAX / 2 / esz)
+            return -1;
+        c *= 2;
+    }
+    void *p = realloc(*arr, c * esz);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
 void rw_image_free_model(struct rw_image *img)
 {
     free(img->sec);

@@ -179,6 +179,11 @@ struct rw_image {
     void *backend; /* the back-end's private state */
 };
 
+/* Grow *arr (elements of esz bytes, capacity *cap) to hold at least n + 1:
+ * doubling from 16, overflow checked; 0, or -1 (out of memory or too many),
+ * *arr and *cap unchanged then. For every back-end's growing arrays. */
+int rw_grow(void **arr, size_t *cap, size_t n, size_t esz);
+
 /* Free the model's arrays (sections, symbols, relocations, functions, the
  * helper's lists) and empty them; for back-ends' close. */
 void rw_image_free_model(struct rw_image *img);
