@@ -4,6 +4,9 @@
 #   make deps     install the Debian packages everything here needs (idempotent)
 #   make check    deps + build + every test (unit, ASan/UBSan, generated programs)
 #   make demo     deps + build + the examples, run through the generic helper
+#   make bench    call cost and rewrite cost against real peers -> docs/bench.md
+#   make fuzz     libFuzzer on every reader and the rewrite path (FUZZ_SECONDS each)
+#   make corpus   scan and dry-run rewrite of about a thousand real binaries
 #
 # Each component keeps its rules in its own rules.mk, included below.
 
@@ -53,6 +56,9 @@ include tests/rewrite/rules.mk
 include tests/far/rules.mk
 # Mach-O (issue 6): one directory per part, each with its own rules.mk
 include $(sort $(wildcard tests/macho_*/rules.mk))
+# Issue 7: measurements (bench/), fuzzing (tests/fuzz/), real binaries (tests/corpus/)
+include $(sort $(wildcard tests/fuzz/rules.mk tests/corpus/rules.mk))
+include bench/rules.mk
 
 # The Mach-O rewrite matrix (check-rewrite-macho) builds, checks and runs
 # every seed of check-gen-macho (same first seed, same modes, at least as

@@ -18,6 +18,9 @@ PACKAGES=(
   qemu-user                    # runs arm64 ELF (qemu-aarch64)
   libunicorn-dev               # runs fragments of Mach-O / arm64 PE images
   jq python3                    # test scripts (JSON, byte surgery, cross-checks)
+  valgrind time                # make bench: callgrind instruction counts, peak RSS
+  libclang-rt-14-dev           # make fuzz: libFuzzer (clang -fsanitize=fuzzer)
+  libllvm14 cpp-12             # make bench: libLLVM-14.so.1 and cc1, the real images scanned
 )
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${PACKAGES[@]}" npm; exit 0; fi
