@@ -171,6 +171,11 @@ struct rw_image {
     unsigned rewritten : 1;  /* already carries a rewrite map */
     unsigned mapped : 1;     /* data is a mapping of the file that close unmaps
                                 (rw_image_open); else the caller's bytes */
+    unsigned decode_all : 1; /* scan: decode every executable section even when
+                                nothing in the model names the helper (no site
+                                can exist then; the scanner may skip the
+                                decode): for exercising the decoder (fuzzing,
+                                `scan --decode-all`). Same sites either way. */
     unsigned pie : 1;        /* kind EXEC, position-independent (ELF ET_DYN with
                                 PT_INTERP or DF_1_PIE); SHARED and PIE images
                                 are loaded at a base added to every address */
