@@ -136,8 +136,9 @@ int x64_tail_head(struct x86_asm *a, int sgc)
         X86(a, JMP, REG64(X64_R10));
         return 0;
     }
-    X86(a, MOV, REG64(X64_R11), MEM(X64_R11, X64_COOKIE_RUNTIME, 8));
-    X86(a, TEST, REG64(X64_R11), REG64(X64_R11));
+    /* One compare, not `mov r11,[r11+8]; test r11,r11`: one instruction
+     * less on the frameless path (the body loads the pointer itself). */
+    X86(a, CMP, MEM(X64_R11, X64_COOKIE_RUNTIME, 8), x86_imm(0));
     struct x86_label body = x86_branch_fwd(a, ZYDIS_MNEMONIC_JNZ);
     X86(a, JMP, REG64(X64_R10));
     x86_bind(a, body);

@@ -66,8 +66,8 @@ void x64_gc_service(struct x86_asm *a, int rt_test, unsigned arg_reg, int32_t fn
 
 /* The frameless head of shapes A and B (after the in-place
  * normalisation): A (suppress-gc) is `jmp r10` and returns 0; B is
- * `mov r11,[r11+8]; test r11,r11; jnz body; jmp r10; body:` and returns 1:
- * the framed body (with the non-null runtime in r11) must follow. */
+ * `cmp qword [r11+8],0; jnz body; jmp r10; body:` and returns 1: the framed
+ * body (the cookie, with a non-null runtime, still in r11) must follow. */
 int x64_tail_head(struct x86_asm *a, int sgc);
 
 #endif

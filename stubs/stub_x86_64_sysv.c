@@ -79,9 +79,9 @@ static void call_gc_service(struct gen *g, int32_t fn)
     x64_gc_service(G(g), g->rt_test, R_RDI, fn);
 }
 
-/* Everything from `push rbp` to `ret`. rt_in_r11: shape B, r11 already
- * holds the (non-null) runtime pointer. */
-static void framed(struct gen *g, int rt_in_r11)
+/* Everything from `push rbp` to `ret`. rt_nonnull: shape B, whose head has
+ * found the cookie's runtime non-null (no test around enter/leave). */
+static void framed(struct gen *g, int rt_nonnull)
 {
     const struct calli_sig *s = g->sig;
     struct stub_code *c = g->c;
@@ -89,7 +89,7 @@ static void framed(struct gen *g, int rt_in_r11)
 
     g->calls = g->nstr > 0 || !g->sgc;
     /* With STRING parameters the runtime cannot be null (spec section 4). */
-    g->rt_test = !g->sgc && g->nstr == 0 && !rt_in_r11;
+    g->rt_test = !g->sgc && g->nstr == 0 && !rt_nonnull;
 
     /* Frame layout, rbp-relative, growing down: [rbx], slots, then the
      * native stack arguments at [rsp]. */
@@ -125,10 +125,7 @@ static void framed(struct gen *g, int rt_in_r11)
     c->frame_size = 16 + below;
 
     if (g->calls) {
-        if (rt_in_r11)
-            X86(G(g), MOV, REG64(R_RBX), REG64(R_R11));
-        else
-            X86(G(g), MOV, REG64(R_RBX), MEM(R_R11, 8, 8));
+        X86(G(g), MOV, REG64(R_RBX), MEM(R_R11, 8, 8));
         X86(G(g), MOV, MEM(R_RBP, g->t_slot, 8), REG64(R_R10));
         /* Save the register arguments raw; the first STRING, if it is in a
          * register, goes straight from there to string_to_native. */

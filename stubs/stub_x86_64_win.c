@@ -71,9 +71,9 @@ struct gen {
 #define XMM(i) x86_reg(x86_xmm(i))
 #define MEM(base, disp, size) x86_mem(x86_gpr((base), 8), (disp), (size))
 
-/* Everything from the prologue to `ret`. rt_in_r11: shape B, r11 already
- * holds the (non-null) runtime pointer. */
-static void framed(struct gen *g, int rt_in_r11)
+/* Everything from the prologue to `ret`. rt_nonnull: shape B, whose head has
+ * found the cookie's runtime non-null (no test around enter/leave). */
+static void framed(struct gen *g, int rt_nonnull)
 {
     const struct calli_sig *s = g->sig;
     struct stub_code *c = g->c;
@@ -81,7 +81,7 @@ static void framed(struct gen *g, int rt_in_r11)
 
     g->calls = g->nstr > 0 || !g->sgc;
     /* With STRING parameters the runtime cannot be null (spec section 4). */
-    g->rt_test = !g->sgc && g->nstr == 0 && !rt_in_r11;
+    g->rt_test = !g->sgc && g->nstr == 0 && !rt_nonnull;
 
     /* Frame layout, rsp-relative in the body, growing up (see the top). */
     uint32_t off = HOME + g->lay.native_stack_size, alloc;
@@ -130,10 +130,7 @@ static void framed(struct gen *g, int rt_in_r11)
     c->frame_size = 8 + (g->calls ? 8 : 0) + alloc;
 
     if (g->calls) {
-        if (rt_in_r11)
-            X86(G(g), MOV, REG64(X64_RBX), REG64(X64_R11));
-        else
-            X86(G(g), MOV, REG64(X64_RBX), MEM(X64_R11, X64_COOKIE_RUNTIME, 8));
+        X86(G(g), MOV, REG64(X64_RBX), MEM(X64_R11, X64_COOKIE_RUNTIME, 8));
         X86(G(g), MOV, MEM(X64_RSP, g->t_slot, 8), REG64(X64_R10));
         /* Save the register arguments raw (vector registers whole); the
          * first STRING, if it is in a register, goes straight from there to

@@ -96,15 +96,15 @@ static void test_shapes(void **state)
     /* int64 (int64): runtime test, frameless tail path, framed body */
     gen(&c, CALLI_T_I8, 1, (const uint8_t[]){CALLI_T_I8}, 0, 0);
     static const uint8_t i8_i8[] =
-        "\x4d\x8b\x5b\x08\x4d\x85\xdb\x75\x03\x41\xff\xe2\x53\x48\x83\xec\x30\x4c\x89\xdb\x4c"
+        "\x49\x83\x7b\x08\x00\x75\x03\x41\xff\xe2\x53\x48\x83\xec\x30\x49\x8b\x5b\x08\x4c"
         "\x89\x54\x24\x20\x48\x89\x4c\x24\x28\x48\x8b\x4b\x08\xff\x53\x10\x48\x8b\x4c\x24\x28"
         "\xff\x54\x24\x20\x48\x89\x44\x24\x20\x48\x8b\x4b\x08\xff\x53\x18\x48\x8b\x44\x24\x20"
         "\x48\x83\xc4\x30\x5b\xc3";
     assert_int_equal(c.len, sizeof i8_i8 - 1);
     assert_memory_equal(c.bytes, i8_i8, c.len);
     assert_true(c.has_frame && c.tail_call);
-    assert_int_equal(c.frame_start, 12);
-    assert_int_equal(c.prologue_end, 17);
+    assert_int_equal(c.frame_start, 10);
+    assert_int_equal(c.prologue_end, 15);
     assert_int_equal(c.frame_size, 64);
     assert_int_equal(c.saved_regs, 1u << STUB_X86_RBX);
     /* offsets from frame_start: push rbx ends at 1, sub rsp, 0x30 at 5 */
