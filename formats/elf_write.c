@@ -886,9 +886,13 @@ enum rw_err rw_elf_write_linked(const struct rw_image *img, const struct rw_plan
         e = rw_fail(d, RW_E_NOMEM, "out of memory");
         goto done;
     }
+    if (total < w.insz) { /* the output keeps every input byte in place */
+        e = rw_fail(d, RW_E_INTERNAL, "output smaller than the input");
+        goto done;
+    }
     uint8_t *o = out->data;
-    memset(o, 0, total);
-    memcpy(o, w.in, w.insz);
+    rw_copy_input(img, o, w.in, w.insz); /* first: it may map the file's pages at o */
+    memset(o + w.insz, 0, total - w.insz);
 
     /* Sites. */
     for (size_t i = 0; i < plan->scan->nsites; i++) {

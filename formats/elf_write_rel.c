@@ -350,9 +350,13 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
         e = oom(&w);
         goto done;
     }
+    if (total < w.insz) { /* the output keeps every input byte in place */
+        e = rw_fail(d, RW_E_INTERNAL, "output smaller than the input");
+        goto done;
+    }
     uint8_t *o = out->data;
-    memset(o, 0, total);
-    memcpy(o, w.in, w.insz);
+    rw_copy_input(img, o, w.in, w.insz); /* first: it may map the file's pages at o */
+    memset(o + w.insz, 0, total - w.insz);
     memcpy(o + w.tail_base, w.tail.data, w.tail.len);
 
     /* Sites: bytes and relocations. */

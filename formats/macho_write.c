@@ -374,7 +374,7 @@ enum rw_err macho_write_image(const struct rw_image *img, const struct rw_plan *
     }
     uint8_t *o = out->data;
     memset(o, 0, w.out_size);
-    memcpy(o, w.in, w.seg_off); /* everything before __LINKEDIT stays */
+    rw_copy_input(img, o, w.in, w.seg_off); /* everything before __LINKEDIT stays */
     write_commands(&w, o);
 
     for (size_t i = 0; i < plan->scan->nsites; i++) {

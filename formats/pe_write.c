@@ -589,8 +589,8 @@ enum rw_err pe_write_image(const struct rw_image *img, const struct rw_plan *pla
         goto done;
     }
     memset(out->data, 0, off);
-    memcpy(out->data, img->data, g.split);
-    memcpy(out->data + g.split + g.delta, img->data + g.split, keep - g.split);
+    rw_copy_input(img, out->data, img->data, g.split);
+    rw_copy_input(img, out->data + g.split + g.delta, img->data + g.split, keep - g.split);
     out->len = off;
     uint8_t *o = out->data;
     const uint8_t *bytes[NNEW] = {text.data, pdata.data, data.data, map};

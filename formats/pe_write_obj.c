@@ -361,7 +361,7 @@ enum rw_err pe_write_object(const struct rw_image *img, const struct rw_plan *pl
     }
     uint8_t *o = out->data;
     memset(o, 0, total);
-    memcpy(o, w.in, w.old_shend);
+    rw_copy_input(img, o, w.in, w.old_shend);
     memcpy(o + w.old_shend, w.shdrs.data, w.shdrs.len);
     memcpy(o + w.old_shend + w.delta, w.in + w.old_shend, w.body_end - w.old_shend);
     memcpy(o + w.data_base, w.data.data, w.data.len);

@@ -15,4 +15,15 @@ enum rw_err rw_buf_reserve(struct rw_buf *b, size_t cap);
 enum rw_err rw_buf_append(struct rw_buf *b, const void *p, size_t n);
 void rw_buf_free(struct rw_buf *b);
 
+/* memcpy(dst, src, n) for a writer copying its input image (src inside
+ * img->data) into its output (dst inside a heap block of its own). When
+ * img->mapped (a read-only private mapping of the file by rw_file_map, never
+ * the caller's memory), a large copy maps the file's pages privately at dst
+ * instead (copy-on-write: only the pages the writer then changes take
+ * memory), and the input pages are dropped as the copy goes (MADV_DONTNEED:
+ * a later read faults them back in from the file). Same bytes either way;
+ * peak memory stays near one input, not input + output. (image.c, beside
+ * the file mappings.) */
+void rw_copy_input(const struct rw_image *img, uint8_t *dst, const uint8_t *src, size_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /* cmd_rewrite.c - `callirw rewrite IN (-o OUT | -i) [--dry-run] [--helper NAME]`:
  * read -> scan -> plan -> emit (the back-end's write) -> write atomically. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,9 @@ struct rw_rewrite_opts {
 };
 
 /* One image (a whole file or a container's slice; label names it): open,
- * scan, plan and, unless a dry run, write the new bytes to *buf. Returns
+ * scan, plan and, unless a dry run, write the new bytes to *buf. data NULL:
+ * the whole file at label, mapped by rw_image_open (img.mapped: the writer
+ * may drop input pages it has copied, rw_copy_input). Returns
  * CALLIRW_EXIT_OK (rewritten, or would be), CALLIRW_EXIT_NOTHING, or an
  * error exit code, having printed its one line. When rewritten, summary
  * says so ("callirw: LABEL: rewrote ...") for the caller to print once the
@@ -85,7 +88,8 @@ static int rewrite_one(const char *label, const uint8_t *data, size_t size,
     struct rw_scan scan = {0};
     struct rw_plan plan = {0};
     int rc;
-    enum rw_err e = rw_image_open_mem(&img, label, data, size, o->helper, &d);
+    enum rw_err e = data ? rw_image_open_mem(&img, label, data, size, o->helper, &d)
+                         : rw_image_open(&img, label, o->helper, &d);
     if (!e && o->helper_rva != UINT64_MAX && (e = rw_apply_helper_rva(&img, o->helper_rva, &d)))
         rw_image_close(&img);
     if (e) {
@@ -214,6 +218,10 @@ int cmd_rewrite(int argc, char **argv)
     const char *out = NULL, *helper = NULL;
     uint64_t helper_rva = UINT64_MAX;
     int inplace = 0, dry = 0, c;
+    /* Blocks of 1 MiB and more from mmap, always: returned to the system
+     * when freed (glibc's adaptive threshold would serve them from the heap
+     * after the first large free and keep the freed memory resident). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:inh", opts, NULL)) != -1) {
         switch (c) {
@@ -258,14 +266,18 @@ int cmd_rewrite(int argc, char **argv)
     int rc;
     const struct rw_container_ops *co = rw_container_probe(data, size);
     char summary[4352] = "";
-    if (!co)
-        rc = rewrite_one(in, data, size, &o, &buf, summary, sizeof summary);
-    else
+    if (!co) { /* open the file itself: see rewrite_one */
+        rw_file_unmap(data, size);
+        data = NULL;
+        size = 0;
+        rc = rewrite_one(in, NULL, 0, &o, &buf, summary, sizeof summary);
+    } else {
         rc = rewrite_container(co, in, data, size, &o, &buf);
+    }
     if (rc == CALLIRW_EXIT_OK && !dry) {
         struct stat st;
         mode_t mode = stat(in, &st) == 0 ? st.st_mode : 0755;
-        if ((e = rw_write_atomic(out, buf.data, buf.len, mode, &d))) {
+        if ((e = rw_write_atomic_consume(out, buf.data, buf.len, mode, &d))) { /* freed below */
             fprintf(stderr, "callirw: rewrite: %s\n", d.msg); /* names the output */
             rc = CALLIRW_EXIT_INTERNAL;
         } else if (co) {

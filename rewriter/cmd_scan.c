@@ -18,7 +18,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: callirw scan [--json] [--helper NAME] [--helper-rva RVA] [--r2r-helper-id N] IMAGE\n"
+            "usage: callirw scan [--json] [--decode-all] [--helper NAME] [--helper-rva RVA] [--r2r-helper-id N] IMAGE\n"
             "\n"
             "List the calls of the generic helper in IMAGE (an ELF object, executable\n"
             "or shared library; x86-64): for each, its address, function, call form,\n"
@@ -31,6 +31,9 @@ static void usage(FILE *out)
             "                   image with the helper linked in)\n"
             "  --r2r-helper-id N  ReadyToRun: the READYTORUN_HELPER id of the calli\n"
             "                 helper's import cells (default 0x47; docs/r2r.md)\n"
+            "  --decode-all   decode every executable section even when nothing in IMAGE\n"
+            "                 names the helper (no site can exist then, and the scan\n"
+            "                 skips the decode; for testing the decoder: same output)\n"
             "  --help         this text\n"
             "\n"
             "exit codes: 0 sites found, 1 no site, 2 bad usage or bad input, 3 internal error\n");
@@ -228,6 +231,10 @@ static void print_json(const struct rw_image *img, const struct rw_scan *sc, FIL
             sc->nsites ? "\n  " : "", sc->nsites, sc->nok, sc->nsites - sc->nok);
 }
 
+/* scan --decode-all (for rw_scan_print, whose callers other than this
+ * command never set it). */
+static int decode_all;
+
 int rw_scan_print(const char *label, const uint8_t *data, size_t size, const char *helper,
                   uint64_t helper_rva, int json, FILE *out)
 {
@@ -240,6 +247,7 @@ int rw_scan_print(const char *label, const uint8_t *data, size_t size, const cha
         fprintf(stderr, "callirw: scan: %s: %s\n", label, d.msg[0] ? d.msg : rw_strerror(e));
         return rw_exit_for_input(e);
     }
+    img.decode_all = decode_all != 0;
     struct rw_scan sc;
     e = rw_scan_image(&img, &sc, &d);
     if (e) {
@@ -334,6 +342,8 @@ int cmd_scan(int argc, char **argv)
             return CALLIRW_EXIT_OK;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--decode-all")) {
+            decode_all = 1;
         } else if (!strcmp(argv[i], "--helper")) {
             if (i + 1 >= argc || !argv[i + 1][0]) {
                 fprintf(stderr, "callirw: scan: --helper needs a name\n");

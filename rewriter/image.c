@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "format.h"
 #include "image.h"
 
@@ -101,12 +102,24 @@ static int cmp_func(const void *a, const void *b)
     return 0;
 }
 
+static int strictly_sorted(const void *base, size_t n, size_t size,
+                           int (*cmp)(const void *, const void *))
+{
+    const char *p = base;
+    for (size_t i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size) >= 0)
+            return 0;
+    return 1;
+}
+
 enum rw_err rw_image_normalize(struct rw_image *img, struct rw_diag *d)
 {
     (void)d;
-    if (img->nrel > 1)
+    /* Back-ends often read them in order already: then skip the sort (same
+     * result: strictly increasing input has only one sorted order). */
+    if (!strictly_sorted(img->rel, img->nrel, sizeof *img->rel, cmp_reloc))
         qsort(img->rel, img->nrel, sizeof *img->rel, cmp_reloc);
-    if (img->nfunc > 1)
+    if (!strictly_sorted(img->func, img->nfunc, sizeof *img->func, cmp_func))
         qsort(img->func, img->nfunc, sizeof *img->func, cmp_func);
     size_t n = 0;
     for (size_t i = 0; i < img->nfunc; i++) {
@@ -135,6 +148,37 @@ static const struct rw_format_ops *const backends[] = {
     &rw_macho_ops,
 };
 
+/* The descriptors of the files rw_file_map mapped, kept open until
+ * rw_file_unmap, for rw_copy_input's private file mappings. A process maps
+ * one or two files; beyond MAX_FDS the descriptor is closed (and
+ * rw_copy_input copies). */
+#define MAX_FDS 4
+static struct {
+    const uint8_t *data;
+    size_t size;
+    int fd;
+} open_maps[MAX_FDS];
+
+static void keep_fd(const void *data, size_t size, int fd)
+{
+    for (size_t i = 0; i < MAX_FDS; i++)
+        if (!open_maps[i].data) {
+            open_maps[i].data = data;
+            open_maps[i].size = size;
+            open_maps[i].fd = fd;
+            return;
+        }
+    close(fd);
+}
+
+static int mapped_fd(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < MAX_FDS; i++)
+        if (open_maps[i].data == data && open_maps[i].size == size)
+            return open_maps[i].fd;
+    return -1;
+}
+
 enum rw_err rw_file_map(const char *path, const uint8_t **data, size_t *size, struct rw_diag *d)
 {
     *data = NULL;
@@ -161,9 +205,12 @@ enum rw_err rw_file_map(const char *path, const uint8_t **data, size_t *size, st
         return rw_fail(d, RW_E_UNSUPPORTED, "file too large");
     }
     void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return rw_fail(d, RW_E_IO, "cannot map: %s", strerror(errno));
+    if (map == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return rw_fail(d, RW_E_IO, "cannot map: %s", strerror(e));
+    }
+    keep_fd(map, (size_t)st.st_size, fd);
     *data = map;
     *size = (size_t)st.st_size;
     return RW_OK;
@@ -171,8 +218,56 @@ enum rw_err rw_file_map(const char *path, const uint8_t **data, size_t *size, st
 
 void rw_file_unmap(const uint8_t *data, size_t size)
 {
-    if (data)
-        munmap((void *)data, size);
+    if (!data)
+        return;
+    for (size_t i = 0; i < MAX_FDS; i++)
+        if (open_maps[i].data == data) {
+            close(open_maps[i].fd);
+            open_maps[i].data = NULL;
+        }
+    munmap((void *)data, size);
+}
+
+void rw_copy_input(const struct rw_image *img, uint8_t *dst, const uint8_t *src, size_t n)
+{
+    const size_t chunk = (size_t)4 << 20;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t page = pg > 0 ? (uintptr_t)pg : 4096;
+    int mine = img->mapped && img->data && src >= img->data && n <= img->size &&
+               (size_t)(src - img->data) <= img->size - n;
+    uint64_t off = mine ? (uint64_t)(src - img->data) : 0; /* file offset: data maps it all */
+    int fd = mine ? mapped_fd(img->data, img->size) : -1;
+    uintptr_t d0 = (uintptr_t)dst, a = (d0 + page - 1) & ~(page - 1), b = (d0 + n) & ~(page - 1);
+    if (fd >= 0 && n >= ((size_t)8 << 20) && (d0 - (uintptr_t)off) % page == 0 && b > a) {
+        /* dst's whole pages as a private mapping of the same file pages */
+        size_t head = (size_t)(a - d0), mid = (size_t)(b - a);
+        memcpy(dst, src, head);
+        void *m = mmap((void *)a, mid, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+                       (off_t)(off + head));
+        if (m == MAP_FAILED) { /* the range may be unmapped now: make it memory again */
+            m = mmap((void *)a, mid, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                     -1, 0);
+            if (m == MAP_FAILED)
+                abort(); /* cannot happen short of address-space exhaustion */
+            memcpy((void *)a, src + head, mid);
+        }
+        memcpy(dst + head + mid, src + head + mid, n - head - mid);
+        madvise((void *)(((uintptr_t)src + page - 1) & ~(page - 1)),
+                ((uintptr_t)src + n - (((uintptr_t)src + page - 1) & ~(page - 1))) & ~(page - 1),
+                MADV_DONTNEED);
+        return;
+    }
+    uintptr_t from = ((uintptr_t)src + page - 1) & ~(page - 1); /* not yet dropped */
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < chunk ? n - done : chunk;
+        memcpy(dst + done, src + done, k);
+        done += k;
+        uintptr_t to = ((uintptr_t)src + done) & ~(page - 1);
+        if (mine && to > from) {
+            madvise((void *)from, to - from, MADV_DONTNEED); /* advice: failure is harmless */
+            from = to;
+        }
+    }
 }
 
 static const struct rw_container_ops *const containers[] = {

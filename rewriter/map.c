@@ -12,25 +12,59 @@ static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
 static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-/* A string table under construction: linear dedup is fine for the few
- * hundred distinct strings a map holds (keys, signatures, section names). */
+/* A string table under construction, deduplicated through a hash of the
+ * strings' offsets (open addressing; a 100 000-site map adds a string per
+ * site and per stub key). First occurrences keep their order. */
 struct strtab {
     char *data;
     size_t len, cap;
+    uint32_t *slot; /* offset + 1 of a string, or 0 */
+    size_t nslot, used;
 };
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3u;
+    return h;
+}
+
+static int strtab_rehash(struct strtab *t)
+{
+    size_t n = t->nslot ? t->nslot * 2 : 256;
+    uint32_t *v = calloc(n, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < t->nslot; i++) {
+        if (!t->slot[i])
+            continue;
+        const char *s = t->data + t->slot[i] - 1;
+        size_t j = (size_t)str_hash(s, strlen(s)) & (n - 1);
+        while (v[j])
+            j = (j + 1) & (n - 1);
+        v[j] = t->slot[i];
+    }
+    free(t->slot);
+    t->slot = v;
+    t->nslot = n;
+    return 0;
+}
 
 static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
 {
     size_t n = strlen(s) + 1;
-    for (size_t i = 0; i < t->len;) { /* existing string? */
-        size_t m = strlen(t->data + i) + 1;
-        if (m == n && !memcmp(t->data + i, s, n)) {
-            *off = (uint32_t)i;
+    if ((t->used + 1) * 2 > t->nslot && strtab_rehash(t))
+        return -1;
+    size_t j = (size_t)str_hash(s, n - 1) & (t->nslot - 1);
+    for (; t->slot[j]; j = (j + 1) & (t->nslot - 1)) { /* existing string? */
+        const char *e = t->data + t->slot[j] - 1;
+        if (!memcmp(e, s, n)) {
+            *off = t->slot[j] - 1;
             return 0;
         }
-        i += m;
     }
-    if (t->len + n > UINT32_MAX)
+    if (t->len + n >= UINT32_MAX)
         return -1;
     if (t->len + n > t->cap) {
         size_t c = t->cap ? t->cap * 2 : 256;
@@ -44,6 +78,8 @@ static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
     }
     memcpy(t->data + t->len, s, n);
     *off = (uint32_t)t->len;
+    t->slot[j] = (uint32_t)t->len + 1;
+    t->used++;
     t->len += n;
     return 0;
 }
@@ -118,6 +154,7 @@ fail:
         rw_fail(d, err, "rewrite map: out of memory");
     free(buf);
     free(st.data);
+    free(st.slot);
     free(stub_str);
     free(site_str);
     return err;

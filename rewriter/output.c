@@ -4,13 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "output.h"
 
-enum rw_err rw_write_atomic(const char *dest, const uint8_t *data, size_t len, mode_t mode,
-                            struct rw_diag *d)
+#define WRITE_CHUNK ((size_t)4 << 20)
+
+static enum rw_err write_atomic(const char *dest, const uint8_t *data, size_t len, mode_t mode,
+                                int drop, struct rw_diag *d)
 {
     size_t n = strlen(dest);
     char *tmp = malloc(n + sizeof ".callirw-XXXXXX");
@@ -28,14 +31,23 @@ enum rw_err rw_write_atomic(const char *dest, const uint8_t *data, size_t len, m
     }
     const char *what = "write";
     size_t done = 0;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t page = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t from = ((uintptr_t)data + page - 1) & ~(page - 1); /* not yet released */
     while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
+        size_t k = len - done < WRITE_CHUNK ? len - done : WRITE_CHUNK;
+        ssize_t w = write(fd, data + done, k);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             goto fail;
         }
         done += (size_t)w;
+        uintptr_t to = ((uintptr_t)data + done) & ~(page - 1);
+        if (drop && to > from) {
+            madvise((void *)from, to - from, MADV_DONTNEED); /* advice: failure is harmless */
+            from = to;
+        }
     }
     what = "chmod";
     if (fchmod(fd, mode & 07777) < 0)
@@ -61,4 +73,16 @@ fail:;
     unlink(tmp);
     free(tmp);
     return rw_fail(d, RW_E_IO, "%s: %s failed: %s", dest, what, strerror(e));
+}
+
+enum rw_err rw_write_atomic(const char *dest, const uint8_t *data, size_t len, mode_t mode,
+                            struct rw_diag *d)
+{
+    return write_atomic(dest, data, len, mode, 0, d);
+}
+
+enum rw_err rw_write_atomic_consume(const char *dest, uint8_t *data, size_t len, mode_t mode,
+                                    struct rw_diag *d)
+{
+    return write_atomic(dest, data, len, mode, 1, d);
 }

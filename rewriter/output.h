@@ -8,10 +8,20 @@
 
 #include "image.h"
 
-/* Write data to a temporary file beside dest, flush it to disk, give it
+/* Write data to a temporary file beside dest, flush it to disk (fsync:
+ * without it a crash soon after the rename can leave dest empty or partial
+ * on some file systems, and with `rewrite -i` dest was the input), give it
  * `mode`, and rename it over dest. On any failure the temporary file is
  * removed and dest is untouched. */
 enum rw_err rw_write_atomic(const char *dest, const uint8_t *data, size_t len, mode_t mode,
                             struct rw_diag *d);
+
+/* The same for a buffer the caller frees right after without reading it
+ * again: each written part's whole pages are released (MADV_DONTNEED) as
+ * the write goes, so that pages rw_copy_input mapped from the input file
+ * do not all become resident while being written. data's contents are
+ * undefined on return. */
+enum rw_err rw_write_atomic_consume(const char *dest, uint8_t *data, size_t len, mode_t mode,
+                                    struct rw_diag *d);
 
 #endif

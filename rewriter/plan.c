@@ -9,14 +9,42 @@
 #include "plan.h"
 
 struct keyed {
-    char key[CALLI_SIG_TEXT_MAX];
+    const char *key; /* interned: one copy per distinct key */
     size_t site;
 };
+
+/* The distinct keys, interned (open addressing on an FNV-1a hash): 100 000
+ * sites share a few thousand keys, and a key buffer per site would be
+ * CALLI_SIG_TEXT_MAX bytes each. */
+struct key_set {
+    char **slot;
+    size_t cap; /* a power of two, at least twice the keys */
+};
+
+static const char *intern(struct key_set *ks, const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
+    for (size_t i = (size_t)h & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1)) {
+        if (!ks->slot[i])
+            return ks->slot[i] = strdup(key);
+        if (!strcmp(ks->slot[i], key))
+            return ks->slot[i];
+    }
+}
+
+static void key_set_free(struct key_set *ks)
+{
+    for (size_t i = 0; ks->slot && i < ks->cap; i++)
+        free(ks->slot[i]);
+    free(ks->slot);
+}
 
 static int by_key_then_site(const void *a, const void *b)
 {
     const struct keyed *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
+    int c = x->key == y->key ? 0 : strcmp(x->key, y->key);
     return c ? c : (x->site > y->site) - (x->site < y->site);
 }
 
@@ -29,8 +57,14 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
         return RW_OK;
 
     struct keyed *k = calloc(scan->nok, sizeof *k);
-    if (!k)
+    struct key_set ks = {NULL, 16};
+    while (ks.cap < scan->nok * 2 && ks.cap <= SIZE_MAX / 4)
+        ks.cap *= 2;
+    ks.slot = k ? calloc(ks.cap, sizeof *ks.slot) : NULL;
+    if (!ks.slot) {
+        free(k);
         return rw_fail(d, RW_E_NOMEM, "plan: out of memory");
+    }
     size_t n = 0;
     for (size_t i = 0; i < scan->nsites; i++) {
         const struct rw_site *s = &scan->sites[i];
@@ -38,11 +72,18 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
             continue;
         if (n == scan->nok) { /* nok disagrees with the verdicts */
             free(k);
+            key_set_free(&ks);
             return rw_fail(d, RW_E_INTERNAL, "plan: scan counted %zu rewritable sites, found more",
                            scan->nok);
         }
         int sgc = (s->cookie_flags & 1u) != 0;
-        calli_sig_key(&s->sig, sgc, k[n].key, sizeof k[n].key);
+        char key[CALLI_SIG_TEXT_MAX];
+        calli_sig_key(&s->sig, sgc, key, sizeof key);
+        if (!(k[n].key = intern(&ks, key))) {
+            free(k);
+            key_set_free(&ks);
+            return rw_fail(d, RW_E_NOMEM, "plan: out of memory");
+        }
         k[n].site = i;
         n++;
     }
@@ -50,10 +91,11 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
 
     size_t nstubs = 0;
     for (size_t i = 0; i < n; i++)
-        nstubs += i == 0 || strcmp(k[i].key, k[i - 1].key) != 0;
+        nstubs += i == 0 || k[i].key != k[i - 1].key;
     out->stubs = calloc(nstubs, sizeof *out->stubs);
     if (!out->stubs) {
         free(k);
+        key_set_free(&ks);
         return rw_fail(d, RW_E_NOMEM, "plan: out of memory");
     }
 
@@ -64,10 +106,10 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
     uint64_t off = 0;
     for (size_t i = 0; i < n; i++) {
         struct rw_site *site = &scan->sites[k[i].site];
-        if (i == 0 || strcmp(k[i].key, k[i - 1].key) != 0) {
+        if (i == 0 || k[i].key != k[i - 1].key) {
             struct rw_stub *st = &out->stubs[out->nstubs++];
             int sgc = (site->cookie_flags & 1u) != 0;
-            memcpy(st->key, k[i].key, sizeof st->key);
+            snprintf(st->key, sizeof st->key, "%s", k[i].key);
             calli_sig_format(&site->sig, sgc, st->readable, sizeof st->readable);
             snprintf(st->symbol, sizeof st->symbol, STUB_SYMBOL_PREFIX "%s", st->key);
             st->sig = site->sig;
@@ -87,6 +129,7 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
     }
     out->text_size = off;
     free(k);
+    key_set_free(&ks);
     if (err)
         rw_plan_free(out);
     return err;

@@ -11,11 +11,20 @@
  * 3. Candidates: E8/E9 rel32 reaching a helper address (objects: carrying a
  *    BRANCH32/PCREL32 relocation against a helper symbol), FF 15/FF 25
  *    [rip+disp32] through a helper slot (objects: GOTPCREL32).
+ *    Sweeps use Zydis' minimal mode (length, mnemonic and raw fields: the
+ *    same as a full decode, checked at every byte offset of libLLVM and
+ *    cc1) and decode again in full only the E8 / E9 / FF opcodes, whose
+ *    segment attributes call_form needs. In linked images, a region none
+ *    of whose bytes could start a site (E8/E9 rel32 to a helper address,
+ *    FF 15/25 disp32 to a helper slot, at any alignment) is not swept at
+ *    all, unless the image asks for decode_all.
  * 4. Only if there are candidates: basic-block boundaries, image-wide (every
- *    direct branch/call target, every symbol address, every code address a
- *    relocation stores), then each region holding a site is decoded again
- *    with operands while a forward state machine tracks the last write of
- *    r11 since the block began. docs/scan.md states the rule.
+ *    direct branch/call target - noted during step 3's sweep, and by a sweep
+ *    of the regions step 3 skipped -, every symbol address, every code
+ *    address a relocation stores; a bit per code byte), then each region
+ *    holding a site is decoded again with operands while a forward state
+ *    machine tracks the last write of r11 since the block began.
+ *    docs/scan.md states the rule.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +37,9 @@
 
 #define NONE64 UINT64_MAX
 
-struct target {
+struct span {
     uint32_t sec;
-    uint64_t off;
+    uint64_t start, end;
 };
 
 struct region {
@@ -41,14 +50,17 @@ struct region {
 
 struct x86 {
     const struct rw_image *img;
-    ZydisDecoder dec;
+    ZydisDecoder dec;  /* minimal mode: the sweeps */
+    ZydisDecoder full; /* with attributes and operands */
     uint64_t *haddr; /* helper addresses (linked), sorted, unique */
     size_t nhaddr, haddr_cap;
     uint64_t *hslot; /* the model's helper slots, sorted */
     size_t nhslot;
     size_t nbase;    /* while the PLT is decoded: haddr[0, nbase) are the model's */
-    struct target *tg; /* block boundaries, sorted, unique */
-    size_t ntg, tg_cap;
+    uint8_t **tg;    /* block boundaries: a bit per byte of each executable
+                        section (NULL for others, and until the first one) */
+    struct span *skipped; /* regions find_sites did not sweep */
+    size_t nskipped, skipped_cap;
     struct region *rg;
     size_t nrg, rg_cap;
     uint64_t *fwd;   /* forwarders found by analyse (linked): step 5 */
@@ -57,29 +69,13 @@ struct x86 {
     struct rw_diag *d;
 };
 
-static int cmp_target(const void *a, const void *b)
-{
-    const struct target *x = a, *y = b;
-    if (x->sec != y->sec)
-        return x->sec < y->sec ? -1 : 1;
-    return x->off < y->off ? -1 : x->off > y->off;
-}
-
 static int is_target(const struct x86 *x, uint32_t sec, uint64_t off)
 {
-    struct target key = {sec, off};
-    size_t lo = 0, hi = x->ntg;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp_target(&x->tg[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < x->ntg && !cmp_target(&x->tg[lo], &key);
+    const uint8_t *b = x->tg && sec < x->img->nsec ? x->tg[sec] : NULL;
+    return b && off < x->img->sec[sec].size && (b[off >> 3] >> (off & 7) & 1);
 }
 
-/* Decode one instruction at (sec, off), not past end. */
+/* Decode one instruction at (sec, off), not past end, in full. */
 static int decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
                   ZydisDecoderContext *ctx, ZydisDecodedInstruction *ins)
 {
@@ -88,7 +84,26 @@ static int decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
     if (avail > ZYDIS_MAX_INSTRUCTION_LENGTH)
         avail = ZYDIS_MAX_INSTRUCTION_LENGTH;
     return ZYAN_SUCCESS(
-        ZydisDecoderDecodeInstruction(&x->dec, ctx, s->data + off, (ZyanUSize)avail, ins));
+        ZydisDecoderDecodeInstruction(&x->full, ctx, s->data + off, (ZyanUSize)avail, ins));
+}
+
+/* The same for a sweep: minimal mode, in full only for the opcodes
+ * call_form may accept (it reads segment attributes minimal mode leaves
+ * out). Length and success are the same in both modes. */
+static int sweep_decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
+                        ZydisDecoderContext *ctx, ZydisDecodedInstruction *ins)
+{
+    const struct rw_section *s = &x->img->sec[sec];
+    uint64_t avail = end - off;
+    if (avail > ZYDIS_MAX_INSTRUCTION_LENGTH)
+        avail = ZYDIS_MAX_INSTRUCTION_LENGTH;
+    if (!ZYAN_SUCCESS(
+            ZydisDecoderDecodeInstruction(&x->dec, ctx, s->data + off, (ZyanUSize)avail, ins)))
+        return 0;
+    if (ins->opcode_map != ZYDIS_OPCODE_MAP_DEFAULT ||
+        (ins->opcode != 0xE8 && ins->opcode != 0xE9 && ins->opcode != 0xFF))
+        return 1;
+    return decode(x, sec, off, end, ctx, ins);
 }
 
 /* The call/jmp encodings of a site; *field: offset of the rel32/disp32
@@ -206,7 +221,7 @@ static enum rw_err helper_addresses(struct x86 *x)
         while (off < s->size) {
             ZydisDecoderContext ctx;
             ZydisDecodedInstruction ins;
-            if (!decode(x, sec, off, s->size, &ctx, &ins)) {
+            if (!sweep_decode(x, sec, off, s->size, &ctx, &ins)) {
                 off++;
                 prev = NONE64;
                 continue;
@@ -324,20 +339,61 @@ static int is_site(const struct x86 *x, uint32_t sec, uint64_t off,
     return 1;
 }
 
+static int32_t rd32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24);
+}
+
+/* Linked images: could any byte of [start, end) begin the last 5 (E8/E9
+ * rel32) or 6 (FF 15/25 disp32) bytes of a site? is_site's destination
+ * tests on every alignment, so a region this rejects has no site. */
+static int may_hold_site(const struct x86 *x, uint32_t sec, uint64_t start, uint64_t end)
+{
+    const struct rw_section *s = &x->img->sec[sec];
+    const uint8_t *p = s->data;
+    for (uint64_t q = start; q + 5 <= end; q++) {
+        uint8_t b = p[q];
+        if (b == 0xE8 || b == 0xE9) {
+            uint64_t dest = s->addr + q + 5 + (uint64_t)(int64_t)rd32(p + q + 1);
+            if (has_u64(x->haddr, x->nhaddr, dest))
+                return 1;
+        } else if (b == 0xFF && q + 6 <= end && (p[q + 1] == 0x15 || p[q + 1] == 0x25)) {
+            uint64_t slot = s->addr + q + 6 + (uint64_t)(int64_t)rd32(p + q + 2);
+            if (helper_slot(x, slot, 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static enum rw_err note_target(struct x86 *x, uint32_t sec, uint64_t off,
+                               const ZydisDecodedInstruction *ins);
+
 static enum rw_err find_sites(struct x86 *x, uint32_t sec, uint64_t start, uint64_t end)
 {
     size_t before = x->out->nsites;
+    if (linked(x->img) && !x->img->decode_all && !may_hold_site(x, sec, start, end)) {
+        /* its branch targets are still needed if another region has sites */
+        if (grow((void **)&x->skipped, &x->skipped_cap, x->nskipped, sizeof *x->skipped))
+            return rw_fail(x->d, RW_E_NOMEM, "out of memory");
+        x->skipped[x->nskipped++] = (struct span){sec, start, end};
+        return RW_OK;
+    }
     uint64_t off = start;
     while (off < end) {
         ZydisDecoderContext ctx;
         ZydisDecodedInstruction ins;
-        if (!decode(x, sec, off, end, &ctx, &ins)) {
+        if (!sweep_decode(x, sec, off, end, &ctx, &ins)) {
             off++;
             continue;
         }
         struct rw_site site;
         if (is_site(x, sec, off, &ins, &site) && rw_scan_push(x->out, &site))
             return rw_fail(x->d, RW_E_NOMEM, "out of memory");
+        enum rw_err e = note_target(x, sec, off, &ins); /* step 4a in the same sweep */
+        if (e)
+            return e;
         off += ins.length;
     }
     if (x->out->nsites == before)
@@ -353,10 +409,29 @@ static enum rw_err add_target(struct x86 *x, uint32_t sec, uint64_t off)
     const struct rw_image *img = x->img;
     if (sec >= img->nsec || !(img->sec[sec].flags & RW_SEC_EXEC) || off >= img->sec[sec].size)
         return RW_OK;
-    if (grow((void **)&x->tg, &x->tg_cap, x->ntg, sizeof *x->tg))
+    if (!x->tg && !(x->tg = calloc(img->nsec, sizeof *x->tg)))
         return rw_fail(x->d, RW_E_NOMEM, "out of memory");
-    x->tg[x->ntg++] = (struct target){sec, off};
+    if (!x->tg[sec]) {
+        uint64_t n = img->sec[sec].size / 8 + 1;
+        if (n > SIZE_MAX || !(x->tg[sec] = calloc((size_t)n, 1)))
+            return rw_fail(x->d, RW_E_NOMEM, "out of memory");
+    }
+    x->tg[sec][off >> 3] |= (uint8_t)(1u << (off & 7));
     return RW_OK;
+}
+
+static void clear_targets(struct x86 *x)
+{
+    for (size_t i = 0; x->tg && i < x->img->nsec; i++)
+        if (x->tg[i])
+            memset(x->tg[i], 0, (size_t)(x->img->sec[i].size / 8 + 1));
+}
+
+static void free_targets(struct x86 *x)
+{
+    for (size_t i = 0; x->tg && i < x->img->nsec; i++)
+        free(x->tg[i]);
+    free(x->tg);
 }
 
 static enum rw_err add_target_va(struct x86 *x, uint64_t va)
@@ -365,40 +440,46 @@ static enum rw_err add_target_va(struct x86 *x, uint64_t va)
     return sec == RW_NONE ? RW_OK : add_target(x, sec, va - x->img->sec[sec].addr);
 }
 
-/* Step 4a: direct branch targets of one region. */
-static enum rw_err find_targets(struct x86 *x, uint32_t sec, uint64_t start, uint64_t end)
+/* Step 4a: the direct branch target of one instruction (decoded by a
+ * sweep: raw fields only). */
+static enum rw_err note_target(struct x86 *x, uint32_t sec, uint64_t off,
+                               const ZydisDecodedInstruction *ins)
 {
     const struct rw_image *img = x->img;
     const struct rw_section *s = &img->sec[sec];
+    if (!ins->raw.imm[0].is_relative)
+        return RW_OK;
+    uint64_t next = off + ins->length;
+    int64_t rel = ins->raw.imm[0].value.s;
+    const struct rw_reloc *r = NULL;
+    if (!linked(img) && ins->raw.imm[0].size == 32)
+        r = rw_reloc_at(img, sec, off + ins->raw.imm[0].offset);
+    if (r) {
+        if (r->symbol != RW_NONE && r->symbol < img->nsym && img->sym[r->symbol].section != RW_NONE)
+            return add_target(x, img->sym[r->symbol].section,
+                              img->sym[r->symbol].value + (uint64_t)r->addend +
+                                  (ins->length - ins->raw.imm[0].offset));
+        return RW_OK;
+    }
+    if (linked(img))
+        return add_target_va(x, s->addr + next + (uint64_t)rel);
+    return add_target(x, sec, next + (uint64_t)rel);
+}
+
+/* The same over a region find_sites did not sweep. */
+static enum rw_err find_targets(struct x86 *x, uint32_t sec, uint64_t start, uint64_t end)
+{
     uint64_t off = start;
     while (off < end) {
         ZydisDecoderContext ctx;
         ZydisDecodedInstruction ins;
-        if (!decode(x, sec, off, end, &ctx, &ins)) {
+        if (!sweep_decode(x, sec, off, end, &ctx, &ins)) {
             off++;
             continue;
         }
-        if (ins.raw.imm[0].is_relative) {
-            uint64_t next = off + ins.length;
-            int64_t rel = ins.raw.imm[0].value.s;
-            const struct rw_reloc *r = NULL;
-            if (!linked(img) && ins.raw.imm[0].size == 32)
-                r = rw_reloc_at(img, sec, off + ins.raw.imm[0].offset);
-            enum rw_err e = RW_OK;
-            if (r) {
-                if (r->symbol != RW_NONE && r->symbol < img->nsym &&
-                    img->sym[r->symbol].section != RW_NONE)
-                    e = add_target(x, img->sym[r->symbol].section,
-                                   img->sym[r->symbol].value + (uint64_t)r->addend +
-                                       (ins.length - ins.raw.imm[0].offset));
-            } else if (linked(img)) {
-                e = add_target_va(x, s->addr + next + (uint64_t)rel);
-            } else {
-                e = add_target(x, sec, next + (uint64_t)rel);
-            }
-            if (e)
-                return e;
-        }
+        enum rw_err e = note_target(x, sec, off, &ins);
+        if (e)
+            return e;
         off += ins.length;
     }
     return RW_OK;
@@ -436,14 +517,6 @@ static enum rw_err other_targets(struct x86 *x)
     for (size_t i = 0; i < x->nhaddr; i++)
         if ((e = add_target_va(x, x->haddr[i])))
             return e;
-    if (x->ntg > 1) {
-        qsort(x->tg, x->ntg, sizeof *x->tg, cmp_target);
-        size_t m = 1;
-        for (size_t i = 1; i < x->ntg; i++)
-            if (cmp_target(&x->tg[i], &x->tg[m - 1]))
-                x->tg[m++] = x->tg[i];
-        x->ntg = m;
-    }
     return RW_OK;
 }
 
@@ -746,8 +819,8 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
     const struct rw_image *img = x->img;
     struct rw_site *sites = x->out->sites;
     struct bb b;
-    int at_func = rw_func_at(img, r->sec, r->start) &&
-                  rw_func_at(img, r->sec, r->start)->start == r->start;
+    const struct rw_func *fn = rw_func_at(img, r->sec, r->start);
+    int at_func = fn && fn->start == r->start;
     bb_reset(&b, r->start, at_func ? WHY_FUNC : WHY_REGION, r->start);
     uint64_t indirect = NONE64;
     size_t si = r->site_lo;
@@ -757,7 +830,7 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
         ZydisDecodedInstruction ins;
         ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
         if (!decode(x, r->sec, off, r->end, &ctx, &ins) ||
-            !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&x->dec, &ctx, &ins, ops,
+            !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&x->full, &ctx, &ins, ops,
                                                      ZYDIS_MAX_OPERAND_COUNT))) {
             bb_reset(&b, off + 1, WHY_UNDECODABLE, off);
             off++;
@@ -822,7 +895,8 @@ static enum rw_err scan_pass(struct x86 *x)
 {
     enum rw_err e = for_each_region(x, find_sites);
     if (!e && x->out->nsites) {
-        e = for_each_region(x, find_targets);
+        for (size_t i = 0; !e && i < x->nskipped; i++)
+            e = find_targets(x, x->skipped[i].sec, x->skipped[i].start, x->skipped[i].end);
         if (!e)
             e = other_targets(x);
         for (size_t i = 0; !e && i < x->nrg; i++)
@@ -846,7 +920,9 @@ static enum rw_err scan_pass(struct x86 *x)
 enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d)
 {
     struct x86 x = {.img = img, .out = out, .d = d};
-    if (!ZYAN_SUCCESS(ZydisDecoderInit(&x.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    if (!ZYAN_SUCCESS(ZydisDecoderInit(&x.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)) ||
+        !ZYAN_SUCCESS(ZydisDecoderEnableMode(&x.dec, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE)) ||
+        !ZYAN_SUCCESS(ZydisDecoderInit(&x.full, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
         return rw_fail(d, RW_E_INTERNAL, "cannot initialise the x86-64 decoder");
     enum rw_err e = RW_OK;
     if (linked(img))
@@ -865,11 +941,13 @@ enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, stru
         /* again, from nothing: sites, regions and block boundaries */
         out->nsites = 0;
         x.nrg = 0;
-        x.ntg = 0;
+        x.nskipped = 0;
+        clear_targets(&x);
     }
     free(x.haddr);
     free(x.hslot);
-    free(x.tg);
+    free_targets(&x);
+    free(x.skipped);
     free(x.rg);
     free(x.fwd);
     return e;
