@@ -6,7 +6,7 @@
 #   make demo     deps + build + the examples, run through the generic helper
 #   make bench    call cost and rewrite cost against real peers -> docs/bench.md
 #   make fuzz     libFuzzer on every reader and the rewrite path (FUZZ_SECONDS each)
-#   make corpus   scan and dry-run rewrite of about a thousand real binaries
+#   make corpus   scan and dry-run rewrite of every real binary on the machine (~3,600)
 #
 # Each component keeps its rules in its own rules.mk, included below.
 
