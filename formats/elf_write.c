@@ -34,6 +34,7 @@
 #include "elf_write.h"
 #include "map.h"
 #include "patch.h"
+#include "sort.h"
 
 /* DWARF pointer encodings used by .eh_frame_hdr (LSB, .eh_frame_hdr). */
 #define DW_EH_PE_udata4 0x03
@@ -548,7 +549,7 @@ static enum rw_err build_eh_hdr(struct lw *w, uint64_t hdr_va, uint64_t eh_va, u
         e[n].loc = (int64_t)(text_va + w->plan->stubs[i].offset);
         e[n].fde = (int64_t)(eh_va + w->fde_off[i]);
     }
-    qsort(e, n, sizeof *e, by_loc);
+    rw_sort_stable(e, n, sizeof *e, by_loc); /* two sorted runs: one merge */
     uint8_t head[12] = {1, DW_EH_PE_pcrel | DW_EH_PE_sdata4, DW_EH_PE_udata4,
                         DW_EH_PE_datarel | DW_EH_PE_sdata4};
     int64_t rel = (int64_t)ehframe_va - (int64_t)(hdr_va + 4);

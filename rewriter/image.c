@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "format.h"
 #include "image.h"
+#include "sort.h"
 
 const uint8_t *rw_section_bytes(const struct rw_image *img, uint32_t sec, uint64_t off,
                                 uint64_t len)
@@ -29,12 +30,14 @@ uint32_t rw_section_at(const struct rw_image *img, uint64_t va, uint64_t len)
 {
     for (uint32_t i = 0; i < img->nsec; i++) {
         const struct rw_section *s = &img->sec[i];
+        /* the address first: it rules out nearly every section, cheaply */
+        if (va < s->addr || va - s->addr > s->size || len > s->size - (va - s->addr))
+            continue;
         if (!(s->flags & RW_SEC_ALLOC) || s->size == 0)
             continue;
         if ((s->flags & (RW_SEC_TLS | RW_SEC_NOBITS)) == (RW_SEC_TLS | RW_SEC_NOBITS))
             continue; /* .tbss: its addresses belong to the sections after it */
-        if (va >= s->addr && va - s->addr <= s->size && len <= s->size - (va - s->addr))
-            return i;
+        return i;
     }
     return RW_NONE;
 }
@@ -102,25 +105,14 @@ static int cmp_func(const void *a, const void *b)
     return 0;
 }
 
-static int strictly_sorted(const void *base, size_t n, size_t size,
-                           int (*cmp)(const void *, const void *))
-{
-    const char *p = base;
-    for (size_t i = 1; i < n; i++)
-        if (cmp(p + (i - 1) * size, p + i * size) >= 0)
-            return 0;
-    return 1;
-}
-
 enum rw_err rw_image_normalize(struct rw_image *img, struct rw_diag *d)
 {
     (void)d;
-    /* Back-ends often read them in order already: then skip the sort (same
-     * result: strictly increasing input has only one sorted order). */
-    if (!strictly_sorted(img->rel, img->nrel, sizeof *img->rel, cmp_reloc))
-        qsort(img->rel, img->nrel, sizeof *img->rel, cmp_reloc);
-    if (!strictly_sorted(img->func, img->nfunc, sizeof *img->func, cmp_func))
-        qsort(img->func, img->nfunc, sizeof *img->func, cmp_func);
+    /* Back-ends read them in order, or as a few sorted runs (symbols, then
+     * the FDEs appended): a natural merge sort is linear there, and stable
+     * like glibc's qsort, so the result is the same. */
+    rw_sort_stable(img->rel, img->nrel, sizeof *img->rel, cmp_reloc);
+    rw_sort_stable(img->func, img->nfunc, sizeof *img->func, cmp_func);
     size_t n = 0;
     for (size_t i = 0; i < img->nfunc; i++) {
         struct rw_func f = img->func[i];

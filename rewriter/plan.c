@@ -21,16 +21,22 @@ struct key_set {
     size_t cap; /* a power of two, at least twice the keys */
 };
 
-static const char *intern(struct key_set *ks, const char *key)
+static size_t key_home(const struct key_set *ks, const char *key)
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (const char *p = key; *p; p++)
         h = (h ^ (uint8_t)*p) * 0x100000001b3u;
-    for (size_t i = (size_t)h & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1)) {
+    return (size_t)h & (ks->cap - 1);
+}
+
+/* The slot holding key (added if new), or SIZE_MAX when out of memory. */
+static size_t intern(struct key_set *ks, const char *key)
+{
+    for (size_t i = key_home(ks, key);; i = (i + 1) & (ks->cap - 1)) {
         if (!ks->slot[i])
-            return ks->slot[i] = strdup(key);
+            return (ks->slot[i] = strdup(key)) ? i : SIZE_MAX;
         if (!strcmp(ks->slot[i], key))
-            return ks->slot[i];
+            return i;
     }
 }
 
@@ -41,11 +47,55 @@ static void key_set_free(struct key_set *ks)
     free(ks->slot);
 }
 
-static int by_key_then_site(const void *a, const void *b)
+static int by_key(const void *a, const void *b)
 {
-    const struct keyed *x = a, *y = b;
-    int c = x->key == y->key ? 0 : strcmp(x->key, y->key);
-    return c ? c : (x->site > y->site) - (x->site < y->site);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Order k[0, n) by key, then site, as a sort would: the distinct keys (a
+ * few thousand) are sorted once and ranked, then the entries are counted
+ * into place by rank; k was filled in site order, so each key's sites stay
+ * in that order. slot[i]: k[i]'s slot in ks. Returns -1 when out of memory. */
+static int order_by_key(struct keyed *k, const size_t *slot, size_t n, const struct key_set *ks)
+{
+    size_t nkeys = 0;
+    for (size_t i = 0; i < ks->cap; i++)
+        nkeys += ks->slot[i] != NULL;
+    const char **keys = malloc((nkeys ? nkeys : 1) * sizeof *keys);
+    size_t *rank = malloc(ks->cap * sizeof *rank);
+    size_t *at = calloc(nkeys + 1, sizeof *at);
+    struct keyed *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!keys || !rank || !at || !sorted) {
+        free(keys);
+        free(rank);
+        free(at);
+        free(sorted);
+        return -1;
+    }
+    nkeys = 0;
+    for (size_t i = 0; i < ks->cap; i++)
+        if (ks->slot[i])
+            keys[nkeys++] = ks->slot[i];
+    qsort(keys, nkeys, sizeof *keys, by_key); /* distinct: no ties */
+    /* a key's rank, found back from its slot (interning finds it again) */
+    for (size_t r = 0; r < nkeys; r++) {
+        size_t i = key_home(ks, keys[r]);
+        while (ks->slot[i] != keys[r])
+            i = (i + 1) & (ks->cap - 1);
+        rank[i] = r;
+    }
+    for (size_t i = 0; i < n; i++)
+        at[rank[slot[i]] + 1]++;
+    for (size_t r = 0; r < nkeys; r++)
+        at[r + 1] += at[r];
+    for (size_t i = 0; i < n; i++)
+        sorted[at[rank[slot[i]]]++] = k[i];
+    memcpy(k, sorted, n * sizeof *k);
+    free(keys);
+    free(rank);
+    free(at);
+    free(sorted);
+    return 0;
 }
 
 static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
@@ -57,12 +107,14 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
         return RW_OK;
 
     struct keyed *k = calloc(scan->nok, sizeof *k);
+    size_t *slot = calloc(scan->nok, sizeof *slot);
     struct key_set ks = {NULL, 16};
     while (ks.cap < scan->nok * 2 && ks.cap <= SIZE_MAX / 4)
         ks.cap *= 2;
-    ks.slot = k ? calloc(ks.cap, sizeof *ks.slot) : NULL;
+    ks.slot = k && slot ? calloc(ks.cap, sizeof *ks.slot) : NULL;
     if (!ks.slot) {
         free(k);
+        free(slot);
         return rw_fail(d, RW_E_NOMEM, "plan: out of memory");
     }
     size_t n = 0;
@@ -72,6 +124,7 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
             continue;
         if (n == scan->nok) { /* nok disagrees with the verdicts */
             free(k);
+            free(slot);
             key_set_free(&ks);
             return rw_fail(d, RW_E_INTERNAL, "plan: scan counted %zu rewritable sites, found more",
                            scan->nok);
@@ -79,15 +132,23 @@ static enum rw_err build_once(const struct rw_image *img, struct rw_scan *scan,
         int sgc = (s->cookie_flags & 1u) != 0;
         char key[CALLI_SIG_TEXT_MAX];
         calli_sig_key(&s->sig, sgc, key, sizeof key);
-        if (!(k[n].key = intern(&ks, key))) {
+        if ((slot[n] = intern(&ks, key)) == SIZE_MAX) {
             free(k);
+            free(slot);
             key_set_free(&ks);
             return rw_fail(d, RW_E_NOMEM, "plan: out of memory");
         }
+        k[n].key = ks.slot[slot[n]];
         k[n].site = i;
         n++;
     }
-    qsort(k, n, sizeof *k, by_key_then_site);
+    int sorted = order_by_key(k, slot, n, &ks);
+    free(slot);
+    if (sorted) {
+        free(k);
+        key_set_free(&ks);
+        return rw_fail(d, RW_E_NOMEM, "plan: out of memory");
+    }
 
     size_t nstubs = 0;
     for (size_t i = 0; i < n; i++)

@@ -154,6 +154,57 @@ static int names_helper(const struct rw_image *img)
     return h->nsyms || h->nimp_syms || h->naddrs || h->nslots;
 }
 
+/* Sites that share a cookie (100 sites a signature is common) share its
+ * check: rw_cookie_check is a function of the image and the cookie's place,
+ * so a place that checked out once is not parsed again. A table of the
+ * first site (index + 1, 0: empty) whose check of each place passed. */
+struct cookie_memo {
+    uint32_t *first;
+    size_t cap; /* a power of two, or 0: no memo (out of memory: check each) */
+};
+
+static size_t memo_slot(const struct cookie_memo *m, const struct rw_site *sites,
+                        const struct rw_site *s)
+{
+    uint64_t h = (s->cookie_offset ^ (uint64_t)s->cookie_section << 40 ^ s->cookie_addr * 31) *
+                 0x9e3779b97f4a7c15u;
+    size_t i = (size_t)(h >> 20) & (m->cap - 1);
+    while (m->first[i]) {
+        const struct rw_site *f = &sites[m->first[i] - 1];
+        if (f->cookie_section == s->cookie_section && f->cookie_offset == s->cookie_offset &&
+            f->cookie_addr == s->cookie_addr)
+            break;
+        i = (i + 1) & (m->cap - 1);
+    }
+    return i;
+}
+
+static void check_cookies(const struct rw_image *img, struct rw_scan *out)
+{
+    struct cookie_memo m = {NULL, 16};
+    while (m.cap < out->nsites * 2 && m.cap <= SIZE_MAX / 4)
+        m.cap *= 2;
+    if (out->nsites >= UINT32_MAX || !(m.first = calloc(m.cap, sizeof *m.first)))
+        m.cap = 0;
+    for (size_t i = 0; i < out->nsites; i++) {
+        struct rw_site *s = &out->sites[i];
+        if (s->verdict != RW_SITE_OK)
+            continue;
+        size_t k = m.cap ? memo_slot(&m, out->sites, s) : 0;
+        if (m.cap && m.first[k]) { /* what rw_cookie_check_site would set */
+            const struct rw_site *f = &out->sites[m.first[k] - 1];
+            s->sig = f->sig;
+            s->cookie_flags = f->cookie_flags;
+            s->reason[0] = '\0';
+            continue;
+        }
+        rw_cookie_check_site(img, s);
+        if (m.cap && s->verdict == RW_SITE_OK)
+            m.first[k] = (uint32_t)(i + 1);
+    }
+    free(m.first);
+}
+
 enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struct rw_diag *d)
 {
     memset(out, 0, sizeof *out);
@@ -178,9 +229,9 @@ enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struc
         rw_scan_free(out);
         return e;
     }
+    check_cookies(img, out);
     for (size_t i = 0; i < out->nsites; i++) {
         struct rw_site *s = &out->sites[i];
-        rw_cookie_check_site(img, s);
         /* A rewrite retargets the call's relocation; an object call that the
          * assembler resolved (helper in the same section) has none. (arm64
          * BLR/BR never carry one: the rewrite turns them into BL/B with a

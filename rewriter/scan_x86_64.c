@@ -46,7 +46,16 @@ struct region {
     uint32_t sec;
     uint64_t start, end;
     size_t site_lo, site_hi; /* its sites: out->sites[lo, hi) */
+    int traced;              /* its steps are x->tr[tr_lo...], its r11 writes x->set[set_lo...] */
+    size_t tr_lo, set_lo;
 };
+
+/* One instruction of a traced region: what analyse needs of it. */
+struct step {
+    uint8_t len; /* 1 for an undecodable byte */
+    uint8_t flags;
+};
+enum { ST_UNDEC = 1, ST_CALL = 2, ST_W11 = 4, ST_IJMP = 8, ST_ENDS = 16 };
 
 struct x86 {
     const struct rw_image *img;
@@ -63,6 +72,10 @@ struct x86 {
     size_t nskipped, skipped_cap;
     struct region *rg;
     size_t nrg, rg_cap;
+    struct step *tr;     /* steps of the traced regions (sweep_traced) */
+    size_t ntr, tr_cap;
+    struct setter *set;  /* their r11 writes, in order */
+    size_t nset, set_cap;
     uint64_t *fwd;   /* forwarders found by analyse (linked): step 5 */
     size_t nfwd, fwd_cap;
     struct rw_scan *out;
@@ -369,16 +382,27 @@ static int may_hold_site(const struct x86 *x, uint32_t sec, uint64_t start, uint
 
 static enum rw_err note_target(struct x86 *x, uint32_t sec, uint64_t off,
                                const ZydisDecodedInstruction *ins);
+static int sweep_traced(struct x86 *x, uint32_t sec, uint64_t start, uint64_t end,
+                        enum rw_err *err);
 
 static enum rw_err find_sites(struct x86 *x, uint32_t sec, uint64_t start, uint64_t end)
 {
     size_t before = x->out->nsites;
-    if (linked(x->img) && !x->img->decode_all && !may_hold_site(x, sec, start, end)) {
-        /* its branch targets are still needed if another region has sites */
-        if (grow((void **)&x->skipped, &x->skipped_cap, x->nskipped, sizeof *x->skipped))
-            return rw_fail(x->d, RW_E_NOMEM, "out of memory");
-        x->skipped[x->nskipped++] = (struct span){sec, start, end};
-        return RW_OK;
+    if (linked(x->img) && !x->img->decode_all) {
+        if (!may_hold_site(x, sec, start, end)) {
+            /* its branch targets are still needed if another region has sites */
+            if (grow((void **)&x->skipped, &x->skipped_cap, x->nskipped, sizeof *x->skipped))
+                return rw_fail(x->d, RW_E_NOMEM, "out of memory");
+            x->skipped[x->nskipped++] = (struct span){sec, start, end};
+            return RW_OK;
+        }
+        enum rw_err e = RW_OK;
+        int t = sweep_traced(x, sec, start, end, &e);
+        if (t < 0)
+            return e; /* reported */
+        if (t > 0)
+            return RW_OK;
+        /* else swept as below, and analysed by decoding again */
     }
     uint64_t off = start;
     while (off < end) {
@@ -400,7 +424,7 @@ static enum rw_err find_sites(struct x86 *x, uint32_t sec, uint64_t start, uint6
         return RW_OK;
     if (grow((void **)&x->rg, &x->rg_cap, x->nrg, sizeof *x->rg))
         return rw_fail(x->d, RW_E_NOMEM, "out of memory");
-    x->rg[x->nrg++] = (struct region){sec, start, end, before, x->out->nsites};
+    x->rg[x->nrg++] = (struct region){sec, start, end, before, x->out->nsites, 0, 0, 0};
     return RW_OK;
 }
 
@@ -575,7 +599,14 @@ static void classify_setter(const ZydisDecodedInstruction *ins, const ZydisDecod
     memset(st, 0, sizeof *st);
     st->off = off;
     st->len = ins->length;
-    snprintf(st->mnem, sizeof st->mnem, "%s", ZydisMnemonicGetString(ins->mnemonic));
+    /* what snprintf "%s" would write, without its per-setter cost */
+    const char *m = ZydisMnemonicGetString(ins->mnemonic);
+    if (!m)
+        m = "(null)";
+    size_t k = 0;
+    for (; m[k] && k + 1 < sizeof st->mnem; k++)
+        st->mnem[k] = m[k];
+    st->mnem[k] = '\0';
     if (ins->operand_count_visible != 2 || ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER)
         return;
     ZydisRegister dst = ops[0].reg.value;
@@ -813,7 +844,104 @@ static int indirect_jump(const ZydisDecodedInstruction *ins, const ZydisDecodedO
     return !rip_mem(ins, &ops[0]);
 }
 
-/* Step 4c: one region holding sites, decoded with operands. */
+/* Decode the instruction at off in full with operands: 1 and its step
+ * (and *set when it writes r11), 0 when it does not decode, 2 when its
+ * operands do not. */
+static int decode_step(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
+                       ZydisDecodedInstruction *ins, struct step *st, struct setter *set)
+{
+    ZydisDecoderContext ctx;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!decode(x, sec, off, end, &ctx, ins))
+        return 0;
+    if (!ZYAN_SUCCESS(
+            ZydisDecoderDecodeOperands(&x->full, &ctx, ins, ops, ZYDIS_MAX_OPERAND_COUNT)))
+        return 2;
+    st->len = ins->length;
+    st->flags = 0;
+    if (ins->meta.category == ZYDIS_CATEGORY_CALL) {
+        st->flags |= ST_CALL;
+    } else if (writes_r11(ins, ops)) {
+        st->flags |= ST_W11;
+        classify_setter(ins, ops, off, set);
+    }
+    if (indirect_jump(ins, ops))
+        st->flags |= ST_IJMP;
+    if (ends_block(ins))
+        st->flags |= ST_ENDS;
+    return 1;
+}
+
+/* find_sites' sweep of a linked image's region that may hold a site, done
+ * with the full decode analyse needs, whose steps it keeps (two bytes an
+ * instruction, and the r11 writes) so that analyse replays them instead of
+ * decoding the region a second time. Visits the same offsets as the
+ * minimal-mode sweep: where the full decode succeeds the minimal one does,
+ * with the same length and raw fields (it only fills less); where they
+ * could part - bytes only minimal mode decodes, operands that do not
+ * decode (analyse would skip a byte there) - it gives up, undoes what it
+ * added, and returns 0: the caller sweeps the old way. 1 done, -1 failed
+ * (*err, reported). */
+static int sweep_traced(struct x86 *x, uint32_t sec, uint64_t start, uint64_t end,
+                        enum rw_err *err)
+{
+    size_t nsites0 = x->out->nsites, ntr0 = x->ntr, nset0 = x->nset;
+    const struct rw_section *s = &x->img->sec[sec];
+    uint64_t off = start;
+    while (off < end) {
+        ZydisDecodedInstruction ins;
+        struct step st = {1, ST_UNDEC};
+        if (grow((void **)&x->set, &x->set_cap, x->nset, sizeof *x->set) ||
+            grow((void **)&x->tr, &x->tr_cap, x->ntr, sizeof *x->tr)) {
+            *err = rw_fail(x->d, RW_E_NOMEM, "out of memory");
+            return -1;
+        }
+        int k = decode_step(x, sec, off, end, &ins, &st, &x->set[x->nset]);
+        if (k == 0) {
+            ZydisDecoderContext ctx;
+            uint64_t avail = end - off < ZYDIS_MAX_INSTRUCTION_LENGTH ? end - off
+                                                                      : ZYDIS_MAX_INSTRUCTION_LENGTH;
+            if (ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&x->dec, &ctx, s->data + off,
+                                                           (ZyanUSize)avail, &ins)))
+                k = 2;
+        }
+        if (k == 2) {
+            x->out->nsites = nsites0;
+            x->ntr = ntr0;
+            x->nset = nset0;
+            return 0;
+        }
+        x->tr[x->ntr++] = st;
+        if (k == 0) {
+            off++;
+            continue;
+        }
+        if (st.flags & ST_W11)
+            x->nset++;
+        struct rw_site site;
+        if (is_site(x, sec, off, &ins, &site) && rw_scan_push(x->out, &site)) {
+            *err = rw_fail(x->d, RW_E_NOMEM, "out of memory");
+            return -1;
+        }
+        if ((*err = note_target(x, sec, off, &ins))) /* step 4a in the same sweep */
+            return -1;
+        off += ins.length;
+    }
+    if (x->out->nsites == nsites0) { /* nothing to analyse: drop the steps */
+        x->ntr = ntr0;
+        x->nset = nset0;
+        return 1;
+    }
+    if (grow((void **)&x->rg, &x->rg_cap, x->nrg, sizeof *x->rg)) {
+        *err = rw_fail(x->d, RW_E_NOMEM, "out of memory");
+        return -1;
+    }
+    x->rg[x->nrg++] = (struct region){sec, start, end, nsites0, x->out->nsites, 1, ntr0, nset0};
+    return 1;
+}
+
+/* Step 4c: one region holding sites, decoded with operands (or its steps
+ * replayed, when find_sites kept them). */
 static enum rw_err analyse(struct x86 *x, const struct region *r)
 {
     const struct rw_image *img = x->img;
@@ -823,15 +951,25 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
     int at_func = fn && fn->start == r->start;
     bb_reset(&b, r->start, at_func ? WHY_FUNC : WHY_REGION, r->start);
     uint64_t indirect = NONE64;
-    size_t si = r->site_lo;
+    size_t si = r->site_lo, ti = r->tr_lo, wi = r->set_lo;
     uint64_t off = r->start;
     while (off < r->end) {
-        ZydisDecoderContext ctx;
-        ZydisDecodedInstruction ins;
-        ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-        if (!decode(x, r->sec, off, r->end, &ctx, &ins) ||
-            !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&x->full, &ctx, &ins, ops,
-                                                     ZYDIS_MAX_OPERAND_COUNT))) {
+        struct step stp;
+        struct setter set;
+        if (r->traced) {
+            if (ti >= x->ntr) /* cannot happen: the steps cover the region */
+                return rw_fail(x->d, RW_E_INTERNAL, "scan: the kept steps end early");
+            stp = x->tr[ti++];
+            if ((stp.flags & ST_W11) && wi < x->nset)
+                set = x->set[wi++];
+            else
+                stp.flags &= (uint8_t)~ST_W11;
+        } else {
+            ZydisDecodedInstruction ins;
+            if (decode_step(x, r->sec, off, r->end, &ins, &stp, &set) != 1)
+                stp = (struct step){1, ST_UNDEC};
+        }
+        if (stp.flags & ST_UNDEC) {
             bb_reset(&b, off + 1, WHY_UNDECODABLE, off);
             off++;
             continue;
@@ -863,18 +1001,18 @@ static enum rw_err analyse(struct x86 *x, const struct region *r)
             }
         }
 
-        if (ins.meta.category == ZYDIS_CATEGORY_CALL) {
-            bb_reset(&b, off + ins.length, WHY_CALL, off); /* a call clobbers r11 */
-        } else if (writes_r11(&ins, ops)) {
+        if (stp.flags & ST_CALL) {
+            bb_reset(&b, off + stp.len, WHY_CALL, off); /* a call clobbers r11 */
+        } else if (stp.flags & ST_W11) {
             b.have_write = 1;
             b.boundary = NONE64;
-            classify_setter(&ins, ops, off, &b.set);
+            b.set = set;
         }
-        if (indirect == NONE64 && indirect_jump(&ins, ops))
+        if (indirect == NONE64 && (stp.flags & ST_IJMP))
             indirect = off;
-        if (ends_block(&ins))
-            bb_reset(&b, off + ins.length, WHY_BRANCH, off);
-        off += ins.length;
+        if (stp.flags & ST_ENDS)
+            bb_reset(&b, off + stp.len, WHY_BRANCH, off);
+        off += stp.len;
     }
     for (; si < r->site_hi; si++)
         rw_site_set(&sites[si], RW_SITE_COOKIE_UNKNOWN, "instruction stream desynchronised");
@@ -941,6 +1079,8 @@ enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, stru
         /* again, from nothing: sites, regions and block boundaries */
         out->nsites = 0;
         x.nrg = 0;
+        x.ntr = 0;
+        x.nset = 0;
         x.nskipped = 0;
         clear_targets(&x);
     }
@@ -949,6 +1089,8 @@ enum rw_err rw_scan_x86_64(const struct rw_image *img, struct rw_scan *out, stru
     free_targets(&x);
     free(x.skipped);
     free(x.rg);
+    free(x.tr);
+    free(x.set);
     free(x.fwd);
     return e;
 }
