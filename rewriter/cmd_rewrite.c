@@ -276,8 +276,14 @@ int cmd_rewrite(int argc, char **argv)
     }
     if (rc == CALLIRW_EXIT_OK && !dry) {
         struct stat st;
-        mode_t mode = stat(in, &st) == 0 ? st.st_mode : 0755;
-        if ((e = rw_write_atomic_consume(out, buf.data, buf.len, mode, &d))) { /* freed below */
+        struct stat ost;
+        int have_in = stat(in, &st) == 0;
+        mode_t mode = have_in ? st.st_mode : 0755;
+        /* durable (fsync) when the output replaces the input: -i, or -o
+         * naming the input file again (output.h) */
+        int durable = inplace || (have_in && stat(out, &ost) == 0 && ost.st_dev == st.st_dev &&
+                                  ost.st_ino == st.st_ino);
+        if ((e = rw_write_atomic_consume(out, buf.data, buf.len, mode, durable, &d))) { /* freed below */
             fprintf(stderr, "callirw: rewrite: %s\n", d.msg); /* names the output */
             rc = CALLIRW_EXIT_INTERNAL;
         } else if (co) {

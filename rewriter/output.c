@@ -1,4 +1,4 @@
-/* output.c - write a file atomically: temp file, fsync, rename. */
+/* output.c - write a file atomically: temp file, (fsync,) rename. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #define WRITE_CHUNK ((size_t)4 << 20)
 
 static enum rw_err write_atomic(const char *dest, const uint8_t *data, size_t len, mode_t mode,
-                                int drop, struct rw_diag *d)
+                                int drop, int durable, struct rw_diag *d)
 {
     size_t n = strlen(dest);
     char *tmp = malloc(n + sizeof ".callirw-XXXXXX");
@@ -53,7 +53,7 @@ static enum rw_err write_atomic(const char *dest, const uint8_t *data, size_t le
     if (fchmod(fd, mode & 07777) < 0)
         goto fail;
     what = "fsync";
-    if (fsync(fd) < 0)
+    if (durable && fsync(fd) < 0)
         goto fail;
     what = "close";
     if (close(fd) < 0) {
@@ -78,11 +78,11 @@ fail:;
 enum rw_err rw_write_atomic(const char *dest, const uint8_t *data, size_t len, mode_t mode,
                             struct rw_diag *d)
 {
-    return write_atomic(dest, data, len, mode, 0, d);
+    return write_atomic(dest, data, len, mode, 0, 1, d);
 }
 
 enum rw_err rw_write_atomic_consume(const char *dest, uint8_t *data, size_t len, mode_t mode,
-                                    struct rw_diag *d)
+                                    int durable, struct rw_diag *d)
 {
-    return write_atomic(dest, data, len, mode, 1, d);
+    return write_atomic(dest, data, len, mode, 1, durable, d);
 }

@@ -20,8 +20,10 @@ enum rw_err rw_write_atomic(const char *dest, const uint8_t *data, size_t len, m
  * again: each written part's whole pages are released (MADV_DONTNEED) as
  * the write goes, so that pages rw_copy_input mapped from the input file
  * do not all become resident while being written. data's contents are
- * undefined on return. */
+ * undefined on return. The fsync only when durable: `rewrite -i`, whose
+ * dest is the input, the only copy of the user's bytes; `-o` writes a new
+ * file as cp, objcopy and ld do (still never a partial one: the rename). */
 enum rw_err rw_write_atomic_consume(const char *dest, uint8_t *data, size_t len, mode_t mode,
-                                    struct rw_diag *d);
+                                    int durable, struct rw_diag *d);
 
 #endif
