@@ -349,8 +349,11 @@ static enum rw_err check_in_segment(struct rw_image *img, struct elf_state *st, 
                        (unsigned long long)sh->sh_offset, k, (unsigned long long)ph->p_vaddr,
                        (unsigned long long)ph->p_offset);
     }
-    if (sh->sh_type == SHT_NOBITS)
-        return RW_OK; /* e.g. .tbss past the end of its segment's memory image */
+    /* e.g. .tbss past the end of its segment's memory image; but a .bss
+     * that no segment's memory holds would overlap whatever the rewrite
+     * places after the image (it is refused like any other section) */
+    if (sh->sh_type == SHT_NOBITS && ((sh->sh_flags & SHF_TLS) || sh->sh_size == 0))
+        return RW_OK;
     char nb[24];
     return rw_fail(d, RW_E_CORRUPT, "section %s (address 0x%llx) is not inside a loadable segment",
                    elf_sec_name(img, i, nb), (unsigned long long)sh->sh_addr);

@@ -150,8 +150,10 @@ static size_t rela_for(const struct ow *w, uint32_t target)
     return 0;
 }
 
-/* Find the RELA entry patching (section id, offset): returns its file offset. */
-static enum rw_err find_rela(struct ow *w, uint32_t target, uint64_t off, uint64_t *foff)
+/* Find the RELA entry patching (section id, offset): returns its file offset
+ * and the index of its .rela section. */
+static enum rw_err find_rela(struct ow *w, uint32_t target, uint64_t off, uint64_t *foff,
+                             size_t *rs)
 {
     for (size_t i = 0; i < w->shnum; i++) {
         const Elf64_Shdr *s = &w->sh[i];
@@ -164,6 +166,7 @@ static enum rw_err find_rela(struct ow *w, uint32_t target, uint64_t off, uint64
             memcpy(&r, w->in + s->sh_offset + k * sizeof r, sizeof r);
             if (r.r_offset == off) {
                 *foff = s->sh_offset + k * sizeof r;
+                *rs = i;
                 return RW_OK;
             }
         }
@@ -386,8 +389,13 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
             if (s->form == RW_FORM_BLR || s->form == RW_FORM_BR)
                 continue; /* its relocation was appended above */
             uint64_t roff = 0;
-            if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff)))
+            size_t rs = 0;
+            if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff, &rs)))
                 goto done;
+            /* a .rela section that BLR/BR sites extended was moved to the
+             * tail: patch the entry there, not the stale copy */
+            if (grow && grow[rs].len)
+                roff = grow_off[rs] + (roff - w.sh[rs].sh_offset);
             Elf64_Rela r;
             memcpy(&r, o + roff, sizeof r);
             r.r_info = ELF64_R_INFO(stub_sym[s->stub],
@@ -397,7 +405,8 @@ enum rw_err rw_elf_write_object(const struct rw_image *img, const struct rw_plan
             continue;
         }
         uint64_t roff = 0;
-        if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff)))
+        size_t rs = 0;
+        if ((e = find_rela(&w, sec->id, img->rel[s->reloc].offset, &roff, &rs)))
             goto done;
         Elf64_Rela r;
         memcpy(&r, o + roff, sizeof r);

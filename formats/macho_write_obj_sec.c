@@ -35,6 +35,9 @@ enum rw_err mo_load_sections(struct mo *w)
 {
     struct macho_state *st = w->st;
     w->cu = UINT32_MAX;
+    /* counted from the start (w->sec is zeroed), so that mo_free frees the
+     * relocations of the sections loaded before one that fails */
+    w->nsec = w->nsec_old = st->nsect;
     for (size_t i = 0; i < st->nsect; i++) {
         const struct macho_sect *s = &st->sect[i];
         struct mo_sec *o = &w->sec[i];

@@ -437,9 +437,16 @@ static enum rw_err read_obj_pdata(struct rw_image *img, struct pe_state *st, str
         const struct rw_section *s = &img->sec[i];
         if (strcmp(s->name, ".pdata") && strncmp(s->name, ".pdata$", 7))
             continue;
-        for (uint64_t k = 0; k + 12 <= s->size; k += 12) {
-            const struct rw_reloc *b = rw_reloc_at(img, i, k), *en = rw_reloc_at(img, i, k + 4);
-            if (!b || !en || b->raw_type != PE_REL_AMD64_ADDR32NB ||
+        /* over the section's relocations, not its size: a hostile size
+         * (uninitialised data) would mean billions of look-ups */
+        for (size_t r = rw_reloc_lower_bound(img, i, 0);
+             r < img->nrel && img->rel[r].section == i; r++) {
+            uint64_t k = img->rel[r].offset;
+            if (k % 12 || k > s->size || s->size - k < 12 || (r && img->rel[r - 1].section == i &&
+                                                               img->rel[r - 1].offset == k))
+                continue; /* not a RUNTIME_FUNCTION's begin, or not the first at k */
+            const struct rw_reloc *b = &img->rel[r], *en = rw_reloc_at(img, i, k + 4);
+            if (!en || b->raw_type != PE_REL_AMD64_ADDR32NB ||
                 en->raw_type != PE_REL_AMD64_ADDR32NB || b->symbol == RW_NONE || en->symbol == RW_NONE)
                 continue;
             const struct rw_symbol *sb = &img->sym[b->symbol], *se = &img->sym[en->symbol];
