@@ -57,7 +57,7 @@ include tests/far/rules.mk
 # Mach-O (issue 6): one directory per part, each with its own rules.mk
 include $(sort $(wildcard tests/macho_*/rules.mk))
 # Issue 7: measurements (bench/), fuzzing (tests/fuzz/), real binaries (tests/corpus/)
-include $(sort $(wildcard tests/fuzz/rules.mk tests/corpus/rules.mk))
+include $(sort $(wildcard tests/fuzz/rules.mk tests/corpus/rules.mk tests/bigio/rules.mk))
 include bench/rules.mk
 
 # The Mach-O rewrite matrix (check-rewrite-macho) builds, checks and runs

@@ -28,6 +28,8 @@ enum rw_err rw_buf_reserve(struct rw_buf *b, size_t cap)
     }
     if (!p)
         return RW_E_NOMEM;
+    if (b->data && p != b->data) /* moved: rw_copy_input's mappings went with the old block */
+        rw_copy_forget(b->data, b->cap);
     b->data = p;
     b->cap = n;
 #ifdef MADV_HUGEPAGE
@@ -58,6 +60,8 @@ enum rw_err rw_buf_append(struct rw_buf *b, const void *p, size_t n)
 
 void rw_buf_free(struct rw_buf *b)
 {
+    if (b->data)
+        rw_copy_forget(b->data, b->cap);
     free(b->data);
     memset(b, 0, sizeof *b);
 }

@@ -26,4 +26,23 @@ void rw_buf_free(struct rw_buf *b);
  * the file mappings.) */
 void rw_copy_input(const struct rw_image *img, uint8_t *dst, const uint8_t *src, size_t n);
 
+/* A range of an output buffer that rw_copy_input mapped privately from the
+ * input file: wherever the writer has not written since, its bytes are the
+ * file's at off + (address - addr). */
+struct rw_file_extent {
+    const uint8_t *addr;
+    size_t len;
+    int fd;       /* the file, open for reading */
+    uint64_t off; /* file offset of addr */
+};
+/* The extent containing address p: 1 and *x, or 0. */
+int rw_copy_extent(const void *p, struct rw_file_extent *x);
+/* The lowest extent start in (p, end), or end. */
+const uint8_t *rw_copy_next(const void *p, const uint8_t *end);
+/* Forget the extents that start inside [p, p + n) (their block moves or is
+ * freed; rw_buf does this). */
+void rw_copy_forget(const void *p, size_t n);
+/* CALLIRW_PLAIN_IO=1 in the environment turns the file mappings off: every
+ * copy goes through memory (tests compare both ways). */
+
 #endif

@@ -220,6 +220,60 @@ void rw_file_unmap(const uint8_t *data, size_t size)
     munmap((void *)data, size);
 }
 
+/* The output ranges rw_copy_input mapped from a file (still the file's
+ * bytes wherever the writer has not written since: rw_write_atomic_consume
+ * copies those inside the kernel). Each holds its own descriptor (dup), as
+ * the image, and with it rw_file_map's descriptor, is closed before the
+ * output is written. rw_buf forgets a block's ranges when it moves or frees
+ * it. A process writes one output at a time: a few ranges suffice; beyond
+ * MAX_EXTENTS rw_copy_input copies. */
+#define MAX_EXTENTS 8
+static struct rw_file_extent extents[MAX_EXTENTS];
+static size_t nextents;
+
+static int plain_io(void)
+{
+    const char *e = getenv("CALLIRW_PLAIN_IO");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+void rw_copy_forget(const void *p, size_t n)
+{
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    size_t k = 0;
+    for (size_t i = 0; i < nextents; i++) {
+        uintptr_t x = (uintptr_t)extents[i].addr;
+        if (x >= a && x < b) {
+            close(extents[i].fd);
+            continue;
+        }
+        extents[k++] = extents[i];
+    }
+    nextents = k;
+}
+
+const uint8_t *rw_copy_next(const void *p, const uint8_t *end)
+{
+    const uint8_t *best = end;
+    for (size_t i = 0; i < nextents; i++)
+        if ((uintptr_t)extents[i].addr > (uintptr_t)p && (uintptr_t)extents[i].addr < (uintptr_t)best)
+            best = extents[i].addr;
+    return best;
+}
+
+int rw_copy_extent(const void *p, struct rw_file_extent *x)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (size_t i = 0; i < nextents; i++) {
+        uintptr_t s = (uintptr_t)extents[i].addr;
+        if (a >= s && a - s < extents[i].len) {
+            *x = extents[i];
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void rw_copy_input(const struct rw_image *img, uint8_t *dst, const uint8_t *src, size_t n)
 {
     const size_t chunk = (size_t)4 << 20;
@@ -230,7 +284,8 @@ void rw_copy_input(const struct rw_image *img, uint8_t *dst, const uint8_t *src,
     uint64_t off = mine ? (uint64_t)(src - img->data) : 0; /* file offset: data maps it all */
     int fd = mine ? mapped_fd(img->data, img->size) : -1;
     uintptr_t d0 = (uintptr_t)dst, a = (d0 + page - 1) & ~(page - 1), b = (d0 + n) & ~(page - 1);
-    if (fd >= 0 && n >= ((size_t)8 << 20) && (d0 - (uintptr_t)off) % page == 0 && b > a) {
+    if (fd >= 0 && n >= ((size_t)8 << 20) && (d0 - (uintptr_t)off) % page == 0 && b > a &&
+        nextents < MAX_EXTENTS && !plain_io()) {
         /* dst's whole pages as a private mapping of the same file pages */
         size_t head = (size_t)(a - d0), mid = (size_t)(b - a);
         memcpy(dst, src, head);
@@ -242,6 +297,11 @@ void rw_copy_input(const struct rw_image *img, uint8_t *dst, const uint8_t *src,
             if (m == MAP_FAILED)
                 abort(); /* cannot happen short of address-space exhaustion */
             memcpy((void *)a, src + head, mid);
+        } else {
+            int dfd = dup(fd);
+            if (dfd >= 0)
+                extents[nextents++] = (struct rw_file_extent){(const uint8_t *)a, mid, dfd,
+                                                               off + head};
         }
         memcpy(dst + head + mid, src + head + mid, n - head - mid);
         madvise((void *)(((uintptr_t)src + page - 1) & ~(page - 1)),
