@@ -59,6 +59,7 @@ static int run_one(const unsigned char *data, size_t size, struct tally *t)
     img.size = size;
     img.helper_name = "GenericPInvokeCalliHelper";
     img.ops = &rw_elf_ops;
+    img.decode_all = 1; /* the decoder runs on every mutant (scan.c may skip it) */
     struct rw_diag d = {0};
     enum rw_err e = rw_elf_ops.probe(copy, size) ? rw_elf_ops.open(&img, &d) : RW_E_FORMAT;
     if (e == RW_OK) {

@@ -63,6 +63,7 @@ static enum rw_err open_scan(unsigned char *data, size_t size, struct rw_image *
     img->helper_name = helper;
     img->ops = &rw_elf_ops;
     enum rw_err e = rw_elf_ops.open(img, d);
+    img->decode_all = 1; /* the decoder runs on every mutant (scan.c may skip it) */
     if (e == RW_OK)
         e = rw_scan_image(img, sc, d);
     return e;

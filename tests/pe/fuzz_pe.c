@@ -78,6 +78,7 @@ static int run_one(const unsigned char *data, size_t size, struct tally *t, FILE
         struct rw_scan sc;
         struct rw_diag sd = {0};
         if (t->ok % 4 == 1) { /* the scanner is the slow part */
+            img.decode_all = 1; /* decode even when nothing names the helper */
             if (rw_scan_image(&img, &sc, &sd) == RW_OK)
                 rw_scan_free(&sc);
             else if (!sd.msg[0] || strchr(sd.msg, '\n') || sd.err == RW_E_INTERNAL) {
