@@ -24,26 +24,6 @@ static void usage(FILE *f)
                "exit: 0 shown, 1 not rewritten (the scan is shown), 2 bad input, 3 internal\n");
 }
 
-/* The location of a map address: section and offset. */
-static int map_loc(const struct rw_image *img, const struct rw_map *m, uint64_t addr,
-                   const char *secname, uint32_t *sec, uint64_t *off)
-{
-    if (m->flags & RW_MAP_F_OBJECT) {
-        for (uint32_t i = 0; i < img->nsec; i++)
-            if (secname && img->sec[i].name && !strcmp(img->sec[i].name, secname)) {
-                *sec = i;
-                *off = addr;
-                return 0;
-            }
-        return -1;
-    }
-    *sec = rw_section_at(img, addr, 1);
-    if (*sec == RW_NONE)
-        return -1;
-    *off = addr - img->sec[*sec].addr;
-    return 0;
-}
-
 static void print_text(const struct rw_image *img, const struct rw_map *m, int disasm)
 {
     const char *stubsec = NULL; /* objects: stubs live in the stub section */
@@ -61,7 +41,7 @@ static void print_text(const struct rw_image *img, const struct rw_map *m, int d
         char where[160] = "";
         uint32_t sec;
         uint64_t off;
-        if (!map_loc(img, m, s->address, s->section, &sec, &off))
+        if (!rw_map_loc(img, m, s->address, s->section, &sec, &off))
             rw_describe_loc(img, sec, off, where, sizeof where);
         if (s->section && !where[0])
             snprintf(where, sizeof where, "%s+0x%llx", s->section, (unsigned long long)s->address);
@@ -70,7 +50,7 @@ static void print_text(const struct rw_image *img, const struct rw_map *m, int d
         if (disasm) {
             printf("    before:\n");
             rw_disasm(stdout, img->machine, s->original, s->length, s->address, "      ");
-            const uint8_t *now = map_loc(img, m, s->address, s->section, &sec, &off)
+            const uint8_t *now = rw_map_loc(img, m, s->address, s->section, &sec, &off)
                                      ? NULL
                                      : rw_section_bytes(img, sec, off, s->length);
             printf("    after:\n");
@@ -92,7 +72,7 @@ static void print_text(const struct rw_image *img, const struct rw_map *m, int d
             stubsec = secname;
         }
         printf("\nstub %s (%s):\n", s->key, s->readable);
-        const uint8_t *code = map_loc(img, m, s->address, stubsec, &sec, &off)
+        const uint8_t *code = rw_map_loc(img, m, s->address, stubsec, &sec, &off)
                                   ? NULL
                                   : rw_section_bytes(img, sec, off, s->size);
         if (code)
@@ -126,7 +106,7 @@ static void print_json(const struct rw_image *img, const struct rw_map *m)
         char where[160] = "";
         uint32_t sec;
         uint64_t off;
-        if (!map_loc(img, m, s->address, s->section, &sec, &off))
+        if (!rw_map_loc(img, m, s->address, s->section, &sec, &off))
             rw_describe_loc(img, sec, off, where, sizeof where);
         printf("%s{\"address\":%llu,\"section\":", i ? "," : "", (unsigned long long)s->address);
         if (s->section)

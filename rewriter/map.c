@@ -281,3 +281,22 @@ enum rw_err rw_map_from_plan(const struct rw_image *img, const struct rw_plan *p
     free(m.sites);
     return e;
 }
+
+int rw_map_loc(const struct rw_image *img, const struct rw_map *m, uint64_t addr,
+                const char *secname, uint32_t *sec, uint64_t *off)
+{
+    if (m->flags & RW_MAP_F_OBJECT) {
+        for (uint32_t i = 0; i < img->nsec; i++)
+            if (secname && img->sec[i].name && !strcmp(img->sec[i].name, secname)) {
+                *sec = i;
+                *off = addr;
+                return 0;
+            }
+        return -1;
+    }
+    *sec = rw_section_at(img, addr, 1);
+    if (*sec == RW_NONE)
+        return -1;
+    *off = addr - img->sec[*sec].addr;
+    return 0;
+}

@@ -68,4 +68,11 @@ struct rw_plan;
 enum rw_err rw_map_from_plan(const struct rw_image *img, const struct rw_plan *plan,
                              uint64_t text_va, uint8_t **out, size_t *outlen, struct rw_diag *d);
 
+/* Where a map address is in img: section and offset; 0, or -1 when no
+ * section holds it. Objects: addr is an offset in the section named secname;
+ * linked images: a virtual address. (inspect, and the fuzzers that check a
+ * rewrite's map.) */
+int rw_map_loc(const struct rw_image *img, const struct rw_map *m, uint64_t addr,
+               const char *secname, uint32_t *sec, uint64_t *off);
+
 #endif

@@ -71,26 +71,6 @@ static void fuzz_scan(struct rw_image *img)
     rw_scan_free(&scan);
 }
 
-/* The location of a map address (as cmd_inspect.c's map_loc). */
-static int fuzz_map_loc(const struct rw_image *img, const struct rw_map *m, uint64_t addr,
-                        const char *secname, uint32_t *sec, uint64_t *off)
-{
-    if (m->flags & RW_MAP_F_OBJECT) {
-        for (uint32_t i = 0; i < img->nsec; i++)
-            if (secname && img->sec[i].name && !strcmp(img->sec[i].name, secname)) {
-                *sec = i;
-                *off = addr;
-                return 0;
-            }
-        return -1;
-    }
-    *sec = rw_section_at(img, addr, 1);
-    if (*sec == RW_NONE)
-        return -1;
-    *off = addr - img->sec[*sec].addr;
-    return 0;
-}
-
 /* What `inspect` reads: the map section (or the ReadyToRun map section),
  * the decoded map, and the bytes at each site and stub it names. Returns
  * the map's number of sites, or -1 when there is none or it does not
@@ -128,7 +108,7 @@ static long fuzz_read_map(const struct rw_image *img)
         uint32_t sec;
         uint64_t off;
         char where[160];
-        if (!fuzz_map_loc(img, &m, s->address, s->section, &sec, &off)) {
+        if (!rw_map_loc(img, &m, s->address, s->section, &sec, &off)) {
             rw_describe_loc(img, sec, off, where, sizeof where);
             const uint8_t *now = rw_section_bytes(img, sec, off, s->length);
             if (now)
@@ -144,7 +124,7 @@ static long fuzz_read_map(const struct rw_image *img)
         uint64_t off;
         snprintf(secname, sizeof secname, ".text.__callirw_stub_%s", s->key);
         (void)strlen(s->readable);
-        if (!fuzz_map_loc(img, &m, s->address, secname, &sec, &off)) {
+        if (!rw_map_loc(img, &m, s->address, secname, &sec, &off)) {
             const uint8_t *code = rw_section_bytes(img, sec, off, s->size);
             if (code)
                 rw_disasm(null, img->machine, code, s->size, s->address, "");

@@ -13,48 +13,37 @@
 #include "calli_layout.h"
 #include "calli_sig.h"
 #include "cfi_dwarf.h"
+#include "fuzz_common.h"
 #include "stub.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz invariant broken: %s: ", #cond);              \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fprintf(stderr, "\n");                                              \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
 
 static void one_abi(enum calli_abi abi, const struct calli_sig *sig, int sgc,
                     const struct stub_opts *opts)
 {
     struct calli_layout lay;
-    CHECK(calli_layout_compute(sig, abi, &lay) == 0, "layout of abi %d", abi);
-    CHECK(lay.nparams == sig->nparams, "layout has %u params, sig %u", lay.nparams, sig->nparams);
+    FUZZ_CHECK(calli_layout_compute(sig, abi, &lay) == 0, "layout of abi %d", abi);
+    FUZZ_CHECK(lay.nparams == sig->nparams, "layout has %u params, sig %u", lay.nparams, sig->nparams);
     struct stub_code code = {0};
     char err[256];
     enum stub_err e = stub_generate(abi, sig, sgc, opts, &code, err, sizeof err);
     if (e == STUB_E_NOMEM)
         return;
-    CHECK(e == STUB_OK, "stub for abi %d: %s", abi, err);
-    CHECK(code.len > 0 && code.bytes, "empty stub for abi %d", abi);
-    CHECK(!code.has_frame || (code.frame_start <= code.prologue_end &&
+    FUZZ_CHECK(e == STUB_OK, "stub for abi %d: %s", abi, err);
+    FUZZ_CHECK(code.len > 0 && code.bytes, "empty stub for abi %d", abi);
+    FUZZ_CHECK(!code.has_frame || (code.frame_start <= code.prologue_end &&
                               code.prologue_end <= code.epilogue_start &&
                               code.epilogue_start <= code.len),
           "frame offsets %u %u %u of %zu", code.frame_start, code.prologue_end,
           code.epilogue_start, code.len);
     for (size_t i = 0; i < code.nunwind; i++)
-        CHECK(code.unwind[i].pc_off <= code.len && (i == 0 || code.unwind[i].pc_off >=
+        FUZZ_CHECK(code.unwind[i].pc_off <= code.len && (i == 0 || code.unwind[i].pc_off >=
                                                                   code.unwind[i - 1].pc_off),
               "unwind step %zu at %u", i, code.unwind[i].pc_off);
     if (abi == CALLI_ABI_WIN_X64) {
         uint8_t uw[STUB_WIN64_UNWIND_MAX];
         size_t len = 0;
-        CHECK(stub_win64_unwind_info(&code, uw, sizeof uw, &len) == STUB_OK,
+        FUZZ_CHECK(stub_win64_unwind_info(&code, uw, sizeof uw, &len) == STUB_OK,
               "Win64 unwind info");
-        CHECK(len >= 4 && len <= sizeof uw && len % 4 == 0, "Win64 unwind info of %zu bytes", len);
+        FUZZ_CHECK(len >= 4 && len <= sizeof uw && len % 4 == 0, "Win64 unwind info of %zu bytes", len);
     } else {
         uint32_t enc, head;
         (void)stub_compact_unwind(&code, &enc, &head);
@@ -62,8 +51,8 @@ static void one_abi(enum calli_abi abi, const struct calli_sig *sig, int sgc,
         size_t cie, field;
         if (cfi_dwarf_cie(&b, abi, &cie) == CFI_OK) {
             enum cfi_err ce = cfi_dwarf_fde(&b, cie, &code, 0x1000, 0x2000, &field);
-            CHECK(ce == CFI_OK || ce == CFI_E_NOMEM, "FDE: %d", ce);
-            CHECK(ce != CFI_OK || b.len % 8 == 0, "FDE padding: %zu", b.len);
+            FUZZ_CHECK(ce == CFI_OK || ce == CFI_E_NOMEM, "FDE: %d", ce);
+            FUZZ_CHECK(ce != CFI_OK || b.len % 8 == 0, "FDE padding: %zu", b.len);
         }
         free(b.data);
     }
@@ -85,27 +74,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct calli_sig sig;
     struct calli_sig_error error;
     enum calli_sig_err e = calli_sig_parse(copy, len, &sig, &error);
-    CHECK(e == error.err, "returned %d, error says %d", e, error.err);
+    FUZZ_CHECK(e == error.err, "returned %d, error says %d", e, error.err);
     char reason[CALLI_SIG_REASON_MAX];
     size_t rl = calli_sig_reason(&error, reason, sizeof reason);
-    CHECK(rl < CALLI_SIG_REASON_MAX && strlen(reason) == rl, "reason of %zu bytes", rl);
+    FUZZ_CHECK(rl < CALLI_SIG_REASON_MAX && strlen(reason) == rl, "reason of %zu bytes", rl);
     (void)calli_sig_strerror(e);
     if (e != CALLI_SIG_OK) {
-        CHECK(e < CALLI_SIG_E_COUNT_, "error code %d", e);
-        CHECK(e == CALLI_SIG_E_TRUNCATED ? error.offset == len : error.offset <= len,
+        FUZZ_CHECK(e < CALLI_SIG_E_COUNT_, "error code %d", e);
+        FUZZ_CHECK(e == CALLI_SIG_E_TRUNCATED ? error.offset == len : error.offset <= len,
               "error offset %u of %zu", error.offset, len);
         free(copy);
         return 0;
     }
-    CHECK(sig.nparams <= CALLI_SIG_MAX_PARAMS, "%u params", sig.nparams);
+    FUZZ_CHECK(sig.nparams <= CALLI_SIG_MAX_PARAMS, "%u params", sig.nparams);
     int sgc = opt & 1;
     char key[CALLI_SIG_TEXT_MAX], text[CALLI_SIG_TEXT_MAX];
     size_t kl = calli_sig_key(&sig, sgc, key, sizeof key);
     size_t tl = calli_sig_format(&sig, sgc, text, sizeof text);
-    CHECK(kl > 0 && kl < sizeof key && strlen(key) == kl, "key of %zu bytes", kl);
-    CHECK(tl > 0 && tl < sizeof text && strlen(text) == tl, "text of %zu bytes", tl);
+    FUZZ_CHECK(kl > 0 && kl < sizeof key && strlen(key) == kl, "key of %zu bytes", kl);
+    FUZZ_CHECK(tl > 0 && tl < sizeof text && strlen(text) == tl, "text of %zu bytes", tl);
     for (size_t i = 0; i < kl; i++)
-        CHECK((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
+        FUZZ_CHECK((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
                   key[i] == '_',
               "key %s is not identifier-safe", key);
     struct stub_opts o = {.ibt = (opt >> 1) & 1, .bti = (opt >> 2) & 1};
