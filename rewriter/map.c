@@ -58,8 +58,8 @@ static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
         return -1;
     size_t j = (size_t)str_hash(s, n - 1) & (t->nslot - 1);
     for (; t->slot[j]; j = (j + 1) & (t->nslot - 1)) { /* existing string? */
-        const char *e = t->data + t->slot[j] - 1;
-        if (!memcmp(e, s, n)) {
+        const char *e = t->data + t->slot[j] - 1; /* NUL-terminated inside data */
+        if (!strcmp(e, s)) {
             *off = t->slot[j] - 1;
             return 0;
         }
