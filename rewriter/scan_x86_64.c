@@ -88,16 +88,23 @@ static int is_target(const struct x86 *x, uint32_t sec, uint64_t off)
     return b && off < x->img->sec[sec].size && (b[off >> 3] >> (off & 7) & 1);
 }
 
-/* Decode one instruction at (sec, off), not past end, in full. */
-static int decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
-                  ZydisDecoderContext *ctx, ZydisDecodedInstruction *ins)
+/* Decode one instruction at (sec, off), not past end, with decoder dec. */
+static int decode_with(const struct x86 *x, const ZydisDecoder *dec, uint32_t sec, uint64_t off,
+                       uint64_t end, ZydisDecoderContext *ctx, ZydisDecodedInstruction *ins)
 {
     const struct rw_section *s = &x->img->sec[sec];
     uint64_t avail = end - off;
     if (avail > ZYDIS_MAX_INSTRUCTION_LENGTH)
         avail = ZYDIS_MAX_INSTRUCTION_LENGTH;
     return ZYAN_SUCCESS(
-        ZydisDecoderDecodeInstruction(&x->full, ctx, s->data + off, (ZyanUSize)avail, ins));
+        ZydisDecoderDecodeInstruction(dec, ctx, s->data + off, (ZyanUSize)avail, ins));
+}
+
+/* In full. */
+static int decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
+                  ZydisDecoderContext *ctx, ZydisDecodedInstruction *ins)
+{
+    return decode_with(x, &x->full, sec, off, end, ctx, ins);
 }
 
 /* The same for a sweep: minimal mode, in full only for the opcodes
@@ -106,12 +113,7 @@ static int decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
 static int sweep_decode(const struct x86 *x, uint32_t sec, uint64_t off, uint64_t end,
                         ZydisDecoderContext *ctx, ZydisDecodedInstruction *ins)
 {
-    const struct rw_section *s = &x->img->sec[sec];
-    uint64_t avail = end - off;
-    if (avail > ZYDIS_MAX_INSTRUCTION_LENGTH)
-        avail = ZYDIS_MAX_INSTRUCTION_LENGTH;
-    if (!ZYAN_SUCCESS(
-            ZydisDecoderDecodeInstruction(&x->dec, ctx, s->data + off, (ZyanUSize)avail, ins)))
+    if (!decode_with(x, &x->dec, sec, off, end, ctx, ins))
         return 0;
     if (ins->opcode_map != ZYDIS_OPCODE_MAP_DEFAULT ||
         (ins->opcode != 0xE8 && ins->opcode != 0xE9 && ins->opcode != 0xFF))
