@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "map.h"
 #include "plan.h"
 
@@ -22,14 +23,6 @@ struct strtab {
     size_t nslot, used;
 };
 
-static uint64_t str_hash(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 0x100000001b3u;
-    return h;
-}
-
 static int strtab_rehash(struct strtab *t)
 {
     size_t n = t->nslot ? t->nslot * 2 : 256;
@@ -40,7 +33,7 @@ static int strtab_rehash(struct strtab *t)
         if (!t->slot[i])
             continue;
         const char *s = t->data + t->slot[i] - 1;
-        size_t j = (size_t)str_hash(s, strlen(s)) & (n - 1);
+        size_t j = (size_t)rw_hash_bytes(s, strlen(s)) & (n - 1);
         while (v[j])
             j = (j + 1) & (n - 1);
         v[j] = t->slot[i];
@@ -56,7 +49,7 @@ static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
     size_t n = strlen(s) + 1;
     if ((t->used + 1) * 2 > t->nslot && strtab_rehash(t))
         return -1;
-    size_t j = (size_t)str_hash(s, n - 1) & (t->nslot - 1);
+    size_t j = (size_t)rw_hash_bytes(s, n - 1) & (t->nslot - 1);
     for (; t->slot[j]; j = (j + 1) & (t->nslot - 1)) { /* existing string? */
         const char *e = t->data + t->slot[j] - 1; /* NUL-terminated inside data */
         if (!strcmp(e, s)) {

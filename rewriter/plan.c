@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "hash.h"
 #include "plan.h"
 
 struct keyed {
@@ -13,7 +14,7 @@ struct keyed {
     size_t site;
 };
 
-/* The distinct keys, interned (open addressing on an FNV-1a hash): 100 000
+/* The distinct keys, interned (open addressing on hash.h's hash): 100 000
  * sites share a few thousand keys, and a key buffer per site would be
  * CALLI_SIG_TEXT_MAX bytes each. */
 struct key_set {
@@ -23,10 +24,7 @@ struct key_set {
 
 static size_t key_home(const struct key_set *ks, const char *key)
 {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
-    return (size_t)h & (ks->cap - 1);
+    return (size_t)rw_hash_bytes(key, strlen(key)) & (ks->cap - 1);
 }
 
 /* The slot holding key (added if new), or SIZE_MAX when out of memory. */

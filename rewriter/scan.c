@@ -9,6 +9,7 @@
 
 #include "cookie.h"
 #include "scan_priv.h"
+#include "sort.h"
 
 
 const char *rw_site_form_name(unsigned form)
@@ -242,13 +243,9 @@ enum rw_err rw_scan_image(const struct rw_image *img, struct rw_scan *out, struc
                         "the call has no relocation (the helper is defined in the same section): "
                         "there is nothing to retarget");
     }
-    /* The sweeps find sites in order: sorting is needed only when they did
-     * not (and qsort's merge buffer would double the sites' memory). */
-    size_t k = 1;
-    while (k < out->nsites && cmp_site(&out->sites[k - 1], &out->sites[k]) < 0)
-        k++;
-    if (k < out->nsites)
-        qsort(out->sites, out->nsites, sizeof *out->sites, cmp_site);
+    /* The sweeps find sites in order: rw_sort_stable then only checks (no
+     * merge buffer that would double the sites' memory). */
+    rw_sort_stable(out->sites, out->nsites, sizeof *out->sites, cmp_site);
     out->nok = 0;
     for (size_t i = 0; i < out->nsites; i++)
         out->nok += out->sites[i].verdict == RW_SITE_OK;
